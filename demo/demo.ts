@@ -1,0 +1,140 @@
+/**
+ * `npm run demo [-- --json] [--data-dir <dir>]`: the main job on the embedded default.
+ *
+ * Starts the local runtime and two real SCIM 2.0 apps, replays real Okta System Log events in which a
+ * person signs in to both apps for the first time (JIT arrivals), then an HR termination for that
+ * person, delivered twice. The offboard state machine revokes the person in both apps and reads both
+ * back; the demo then checks the apps' own stores and prints what was done. Exit 0 only when every
+ * app is REVOKED and verified.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { ScimApp } from "../local/scim-app";
+import { startRuntime } from "../local/runtime";
+import { buildDemoPayloads, type DemoApp } from "./payloads";
+
+const { values: args } = parseArgs({
+  options: { json: { type: "boolean", default: false }, "data-dir": { type: "string" } },
+  allowPositionals: false,
+});
+const jsonMode = args.json;
+// In --json mode the narrative goes to stderr, so stdout carries exactly one JSON line.
+const say = (line: string) => (jsonMode ? process.stderr : process.stdout).write(`${line}\n`);
+
+async function post(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  const dataDir = resolve(args["data-dir"] ?? mkdtempSync(join(tmpdir(), "revoke-demo-")));
+
+  // Two SaaS apps that provision just in time and speak SCIM 2.0. Their tokens live only in this
+  // process's environment, referenced by name from the catalog, as secrets would be.
+  const apps: DemoApp[] = [
+    { id: "crm", name: "Example CRM (SAML)", oktaInstanceId: "0oam30ffmvM5cLzxo0h7", tokenEnv: "DEMO_CRM_SCIM_TOKEN" },
+    { id: "wiki", name: "Example Wiki (SAML)", oktaInstanceId: "0oabe0e2jruaQccDf0h7", tokenEnv: "DEMO_WIKI_SCIM_TOKEN" },
+  ];
+  const servers = new Map<string, ScimApp>();
+  for (const app of apps) {
+    const token = randomBytes(24).toString("hex");
+    process.env[app.tokenEnv] = token;
+    servers.set(app.id, await new ScimApp({ token }).start());
+  }
+  const catalogFile = join(dataDir, "apps.json");
+  writeFileSync(
+    catalogFile,
+    JSON.stringify(
+      {
+        apps: apps.map((app) => ({
+          id: app.id,
+          name: app.name,
+          mode: "scim",
+          owner: "app-owners@example.com",
+          scim: { baseUrl: servers.get(app.id)!.baseUrl, tokenRef: app.tokenEnv },
+          okta: { appInstanceIds: [app.oktaInstanceId] },
+        })),
+      },
+      null,
+      2,
+    ),
+  );
+
+  const runtime = await startRuntime({ dataDir, catalogFile, log: (line) => say(`  [runtime] ${line}`) });
+  say(`Local runtime on ${runtime.url} (DynamoDB ${runtime.dynamoEndpoint}, data in ${dataDir})`);
+  say(`SCIM apps: ${apps.map((a) => `${a.id} at ${servers.get(a.id)!.baseUrl}`).join(", ")}`);
+  try {
+    const payloads = buildDemoPayloads(apps, readFileSync);
+    say("\n1. JIT arrivals: the person signs in to each app through Okta for the first time");
+    for (const arrival of payloads.arrivals) {
+      servers.get(arrival.appId)!.jitCreate(arrival.accountName);
+      const res = await post(`${runtime.url}/events`, arrival.body);
+      say(`   ${arrival.appId}: app created ${arrival.accountName} at first login; Okta ${arrival.via} → POST /events ${res.status}`);
+    }
+    const replay = await post(`${runtime.url}/events`, payloads.arrivals[0]!.body);
+    say(`   replay of the first delivery → POST /events ${replay.status} (recorded once; replays are no-ops)`);
+    await runtime.idle();
+
+    say("\n2. HR termination (generic HR event), delivered twice as webhooks are");
+    const departureSent = Date.now();
+    for (let i = 0; i < 2; i++) {
+      const res = await post(`${runtime.url}/events`, payloads.termination);
+      say(`   delivery ${i + 1} → POST /events ${res.status}`);
+    }
+    await runtime.idle();
+
+    const profile = await runtime.store.findSubject({ email: payloads.email });
+    const runName = profile?.lastRun ?? profile?.currentRun;
+    const run = profile && runName ? await runtime.store.getRun(profile.subjectId, runName) : undefined;
+    const runs = profile ? await runtime.store.listRuns(profile.subjectId) : [];
+    if (!profile || !run) throw new Error("no offboarding run was recorded for the departure");
+
+    say(`\n3. Offboarding ${run.runName}: ${run.status} — ${run.summary ?? ""}`);
+    say(`   runs started for this departure: ${runs.length} (duplicates started none)`);
+    const appsOut = [];
+    let allVerified = run.status === "OFFBOARDED";
+    for (const app of apps) {
+      const result = run.results.find((r) => r.appId === app.id);
+      const user = servers.get(app.id)!.findByUserName(payloads.email);
+      const appSays = user ? `active=${String(user.active)}` : "no such user";
+      const verified = result?.state === "REVOKED" && Boolean(result.verifiedAt) && user?.active !== true;
+      allVerified &&= verified;
+      say(
+        `   ${app.id.padEnd(5)} ${result?.state ?? "MISSING"}  revoked ${result?.revokedAt ?? "-"}  verified ${result?.verifiedAt ?? "-"}  ` +
+          `(${result?.detail ?? "no result"}; ${result?.evidence.length ?? 0} requests in evidence; the app itself now says ${appSays})`,
+      );
+      appsOut.push({ id: app.id, mode: result?.mode ?? "scim", state: result?.state ?? "MISSING", revokedAt: result?.revokedAt ?? null, verifiedAt: result?.verifiedAt ?? null, appSays });
+    }
+    const tookMs = Date.now() - departureSent;
+    say(`\n   departure to verified: ${tookMs} ms; whole demo ${Date.now() - started} ms`);
+    const summary = {
+      subject: payloads.email,
+      subjectId: profile.subjectId,
+      status: run.status,
+      executionName: run.runName,
+      apps: appsOut,
+      runsStarted: runs.length,
+      departureToVerifiedMs: tookMs,
+      dataDir,
+    };
+    if (jsonMode) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else say(allVerified ? "\nEvery app revoked and verified by read-back." : "\nNOT every app was revoked and verified: see above.");
+    return allVerified ? 0 : 1;
+  } finally {
+    await runtime.stop();
+    for (const server of servers.values()) await server.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    process.stderr.write(`demo failed: ${e.message}\n`);
+    process.exit(1);
+  },
+);
+

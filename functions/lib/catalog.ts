@@ -1,0 +1,107 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { ConfigError } from "./errors";
+
+const appId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be lower-case letters, digits and dashes");
+
+/** How an app wants a user deactivated. Providers differ (see test/fixtures/scim/provider-responses.json). */
+export const DeactivateMethod = z.enum([
+  /** RFC 7644 PATCH, `{op: "replace", path: "active", value: false}`: the standard form. */
+  "patch",
+  /** Okta-style PATCH without a path: `{op: "replace", value: {active: false}}`. */
+  "patch-value",
+  /** DELETE /Users/{id}; some apps (Slack) only deactivate on DELETE, which verification accepts too. */
+  "delete",
+]);
+
+export const ScimSettings = z.object({
+  baseUrl: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, "")),
+  /** An environment variable name (local runtime) or a Secrets Manager ARN (AWS). Never the token itself. */
+  tokenRef: z.string().min(1),
+  deactivate: DeactivateMethod.default("patch"),
+  /** Attributes tried in order to find the person's account when no SCIM id is recorded. */
+  matchBy: z.array(z.enum(["userName", "emails.value", "externalId"])).min(1).default(["userName", "emails.value"]),
+  timeoutMs: z.number().int().min(100).max(30_000).default(5_000),
+});
+export type ScimSettings = z.infer<typeof ScimSettings>;
+
+export const AppEntry = z
+  .object({
+    id: appId,
+    name: z.string().min(1),
+    mode: z.enum(["scim", "manual"]),
+    owner: z.string().min(1),
+    backupOwner: z.string().min(1).optional(),
+    privileged: z.boolean().default(false),
+    scim: ScimSettings.optional(),
+    okta: z.object({ appInstanceIds: z.array(z.string().min(1)).default([]) }).default({ appInstanceIds: [] }),
+  })
+  .superRefine((app, ctx) => {
+    if (app.mode === "scim" && !app.scim) {
+      ctx.addIssue({ code: "custom", path: ["scim"], message: "is required when mode is \"scim\"" });
+    }
+  });
+export type AppEntry = z.infer<typeof AppEntry>;
+
+export const Catalog = z
+  .object({ apps: z.array(AppEntry) })
+  .superRefine((catalog, ctx) => {
+    const seenIds = new Map<string, number>();
+    const seenInstances = new Map<string, string>();
+    catalog.apps.forEach((app, i) => {
+      if (seenIds.has(app.id)) ctx.addIssue({ code: "custom", path: ["apps", i, "id"], message: `duplicates apps[${seenIds.get(app.id)}]` });
+      seenIds.set(app.id, i);
+      for (const instance of app.okta.appInstanceIds) {
+        const other = seenInstances.get(instance);
+        if (other) ctx.addIssue({ code: "custom", path: ["apps", i, "okta", "appInstanceIds"], message: `${instance} is already mapped to ${other}` });
+        seenInstances.set(instance, app.id);
+      }
+    });
+  });
+export type Catalog = z.infer<typeof Catalog>;
+
+/** Parses a catalog; a bad entry fails with a message naming the entry and the field. */
+export function parseCatalog(raw: unknown, origin = "app catalog"): Catalog {
+  const result = Catalog.safeParse(raw);
+  if (result.success) return result.data;
+  const apps = (raw as { apps?: Array<{ id?: unknown }> } | null)?.apps;
+  const lines = result.error.issues.map((issue) => {
+    const [first, index, ...rest] = issue.path;
+    if (first === "apps" && typeof index === "number") {
+      const id = apps?.[index]?.id;
+      const entry = typeof id === "string" ? `apps[${index}] (id "${id}")` : `apps[${index}]`;
+      return `${entry}${rest.length ? `.${rest.join(".")}` : ""}: ${issue.message}`;
+    }
+    return `${issue.path.join(".") || "(root)"}: ${issue.message}`;
+  });
+  throw new ConfigError(`${origin} is invalid: ${lines.join("; ")}`);
+}
+
+export function loadCatalogFile(path: string): Catalog {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new ConfigError(`app catalog ${path} cannot be read`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`app catalog ${path} is not JSON: ${(e as Error).message}`);
+  }
+  return parseCatalog(raw, `app catalog ${path}`);
+}
+
+export function appForOktaInstance(catalog: Catalog, instanceId: string): AppEntry | undefined {
+  return catalog.apps.find((app) => app.okta.appInstanceIds.includes(instanceId));
+}
+
+let cached: { path: string; catalog: Catalog } | undefined;
+/** The catalog named by APP_CATALOG_FILE, read once per process (a Lambda container or the local runtime). */
+export function catalogFromEnv(): Catalog {
+  const path = process.env.APP_CATALOG_FILE;
+  if (!path) throw new ConfigError("APP_CATALOG_FILE is not set");
+  if (cached?.path !== path) cached = { path, catalog: loadCatalogFile(path) };
+  return cached.catalog;
+}

@@ -1,0 +1,84 @@
+import { z } from "zod";
+
+/**
+ * Canonical events on the bus. Every vendor payload is normalized into these before anything acts on
+ * it, so the rest of the pipeline never sees vendor quirks.
+ */
+export const DetailType = {
+  Arrived: "Identity.Arrived",
+  Departed: "Identity.Departed",
+  Suspended: "Identity.Suspended",
+  RoleChanged: "Identity.RoleChanged",
+  OffboardingCompleted: "Offboarding.Completed",
+  OffboardingNeedsAttention: "Offboarding.NeedsAttention",
+} as const;
+export type DetailType = (typeof DetailType)[keyof typeof DetailType];
+
+/** EventBridge `source` of everything this product puts on its bus. */
+export const BUS_SOURCE = "revoke.pipeline";
+
+export const EventSource = z.enum(["okta", "entra", "hr", "manual", "reconcile", "expiry"]);
+export type EventSource = z.infer<typeof EventSource>;
+
+const nonBlank = z.string().trim().min(1);
+
+export const Subject = z
+  .object({
+    email: z.email().transform((e) => e.toLowerCase()).optional(),
+    hrId: nonBlank.optional(),
+    oktaId: nonBlank.optional(),
+    entraId: nonBlank.optional(),
+  })
+  .refine((s) => Boolean(s.email || s.hrId || s.oktaId || s.entraId), {
+    message: "subject needs at least one identifier (email, hrId, oktaId or entraId)",
+  });
+export type Subject = z.infer<typeof Subject>;
+
+export const IdentityDetail = z.object({
+  subject: Subject,
+  app: z
+    .object({
+      id: nonBlank,
+      name: z.string().optional(),
+      /** The name the person has inside the app (e.g. Okta's AppUser alternateId), original casing kept. */
+      accountName: z.string().optional(),
+    })
+    .optional(),
+  occurredAt: z.iso.datetime({ offset: true }),
+  source: EventSource,
+  sourceEventId: nonBlank.max(256),
+  reason: z.string().max(1024).optional(),
+  actor: z.string().max(256).optional(),
+  /** For departures: when access must be gone (a future HR effective date is scheduled, issue 3). */
+  effectiveAt: z.iso.datetime({ offset: true }).optional(),
+});
+export type IdentityDetail = z.infer<typeof IdentityDetail>;
+
+export const IdentityDetailType = z.enum([
+  DetailType.Arrived,
+  DetailType.Departed,
+  DetailType.Suspended,
+  DetailType.RoleChanged,
+]);
+
+/** One canonical event as it travels on the bus (the PutEvents entry shape, minus the bus name). */
+export const CanonicalEvent = z.object({
+  detailType: IdentityDetailType,
+  detail: IdentityDetail,
+});
+export type CanonicalEvent = z.infer<typeof CanonicalEvent>;
+
+/** The EventBridge envelope a rule target receives. */
+export const BusEnvelope = z.object({
+  id: z.string(),
+  "detail-type": z.string(),
+  source: z.string(),
+  time: z.string(),
+  detail: z.unknown(),
+});
+export type BusEnvelope = z.infer<typeof BusEnvelope>;
+
+export function identityEnvelope(raw: unknown): { detailType: string; detail: IdentityDetail } {
+  const envelope = BusEnvelope.parse(raw);
+  return { detailType: envelope["detail-type"], detail: IdentityDetail.parse(envelope.detail) };
+}

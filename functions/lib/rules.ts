@@ -1,0 +1,66 @@
+import { BUS_SOURCE, DetailType } from "./events";
+
+/**
+ * The event rules of the bus: the CDK app deploys exactly these, and the local runtime's bus evaluates
+ * exactly these, so a pattern tested here is the pattern that runs in AWS.
+ */
+export const FunctionName = {
+  Ingest: "ingest",
+  RecordArrival: "record-arrival",
+  StartOffboarding: "start-offboarding",
+  PlanOffboarding: "plan-offboarding",
+  ScimRevoke: "scim-revoke",
+  ScimVerify: "scim-verify",
+  RecordAppOutcome: "record-app-outcome",
+  CloseRun: "close-run",
+} as const;
+export type FunctionName = (typeof FunctionName)[keyof typeof FunctionName];
+
+export interface BusRule {
+  name: string;
+  description: string;
+  pattern: Record<string, unknown>;
+  target: FunctionName;
+}
+
+export const BUS_RULES: BusRule[] = [
+  {
+    name: "record-arrivals",
+    description: "Every JIT arrival (first SSO or assignment) is recorded so it can be revoked later",
+    pattern: { source: [BUS_SOURCE], "detail-type": [DetailType.Arrived] },
+    target: FunctionName.RecordArrival,
+  },
+  {
+    name: "start-offboarding",
+    description: "A departure from any source starts (at most) one offboarding run for the person",
+    pattern: { source: [BUS_SOURCE], "detail-type": [DetailType.Departed] },
+    target: FunctionName.StartOffboarding,
+  },
+];
+
+/** Rule for Okta Log Streaming on the Okta partner event bus (deployed when an Okta source is configured). */
+export const OKTA_PARTNER_RULE_PATTERN = {
+  source: [{ prefix: "aws.partner/okta.com/" }],
+  "detail-type": ["SystemLog"],
+};
+
+/** definitionSubstitutions of the offboard state machine: placeholder → the function it names. */
+export const OFFBOARD_SUBSTITUTIONS: Record<string, FunctionName> = {
+  PlanOffboardingFunctionArn: FunctionName.PlanOffboarding,
+  ScimRevokeFunctionArn: FunctionName.ScimRevoke,
+  ScimVerifyFunctionArn: FunctionName.ScimVerify,
+  RecordAppOutcomeFunctionArn: FunctionName.RecordAppOutcome,
+  CloseRunFunctionArn: FunctionName.CloseRun,
+};
+
+/** Where each function's entry file lives, for CDK bundling and the local runtime alike. */
+export const FUNCTION_ENTRIES: Record<FunctionName, string> = {
+  [FunctionName.Ingest]: "functions/ingest/handler.ts",
+  [FunctionName.RecordArrival]: "functions/record-arrival/handler.ts",
+  [FunctionName.StartOffboarding]: "functions/start-offboarding/handler.ts",
+  [FunctionName.PlanOffboarding]: "functions/plan-offboarding/handler.ts",
+  [FunctionName.ScimRevoke]: "functions/scim-revoke/handler.ts",
+  [FunctionName.ScimVerify]: "functions/scim-verify/handler.ts",
+  [FunctionName.RecordAppOutcome]: "functions/record-app-outcome/handler.ts",
+  [FunctionName.CloseRun]: "functions/close-run/handler.ts",
+};

@@ -1,0 +1,55 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { Subject } from "./events";
+import { Trigger } from "./store";
+
+/** Execution names allow [A-Za-z0-9-_], 80 characters at most. */
+export function runNameFor(subjectId: string, sourceEventId: string, prefix = "offboard"): string {
+  const digest = createHash("sha256").update(sourceEventId).digest("hex").slice(0, 10);
+  return `${prefix}-${subjectId.replace(/^sub-/, "")}-${digest}`;
+}
+
+/** The input of one `offboard` execution. Infrastructure names never travel here (definitionSubstitutions do that). */
+export const OffboardInput = z
+  .object({
+    runName: z.string().min(1).max(80),
+    subjectId: z.string().optional(),
+    /** A dry run may name a person by identifiers only; it resolves without creating anything. */
+    subject: Subject.optional(),
+    trigger: Trigger,
+    dryRun: z.boolean().default(false),
+    /** Restricts a run to some apps (the tripwire revokes just the app that saw a late arrival). */
+    appIds: z.array(z.string()).optional(),
+  })
+  .refine((i) => i.subjectId || i.subject, { message: "subjectId or subject is required" });
+export type OffboardInput = z.infer<typeof OffboardInput>;
+
+/** One app of a plan, as the Map iterates over it. */
+export const PlanApp = z.object({
+  appId: z.string(),
+  appName: z.string(),
+  mode: z.enum(["scim", "manual", "unmapped"]),
+  accountName: z.string().optional(),
+  emails: z.array(z.string()),
+  scimId: z.string().optional(),
+  action: z.string(),
+});
+export type PlanApp = z.infer<typeof PlanApp>;
+
+export const Plan = z.object({
+  subjectId: z.string(),
+  runName: z.string(),
+  dryRun: z.boolean(),
+  trigger: Trigger,
+  subjectStatus: z.string(),
+  apps: z.array(PlanApp),
+  skipped: z.array(z.object({ appId: z.string(), state: z.string(), reason: z.string() })),
+});
+export type Plan = z.infer<typeof Plan>;
+
+/** What the Map hands each iteration. */
+export const AppStepInput = z.object({
+  subjectId: z.string(),
+  runName: z.string(),
+  app: PlanApp,
+});

@@ -1,0 +1,337 @@
+import { createHash } from "node:crypto";
+import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { z } from "zod";
+import { requiredEnv } from "./config";
+import type { Subject } from "./events";
+
+/**
+ * The single table of DESIGN.md. Every write is conditional so that replays, duplicates and races
+ * converge: the first arrival wins, a subject departs once, and REVOKED never goes back.
+ */
+
+export const SubjectStatus = z.enum(["ACTIVE", "DEPARTING", "OFFBOARDED", "NEEDS_ATTENTION"]);
+export type SubjectStatus = z.infer<typeof SubjectStatus>;
+
+export const AccountState = z.enum(["ACTIVE", "REVOKING", "PENDING_APPROVAL", "REVOKED", "FAILED", "RETAINED"]);
+export type AccountState = z.infer<typeof AccountState>;
+
+export const Profile = z.object({
+  subjectId: z.string(),
+  status: SubjectStatus,
+  emails: z.array(z.string()).default([]),
+  hrId: z.string().optional(),
+  oktaId: z.string().optional(),
+  entraId: z.string().optional(),
+  createdAt: z.string(),
+  departedAt: z.string().optional(),
+  currentRun: z.string().optional(),
+  lastRun: z.string().optional(),
+});
+export type Profile = z.infer<typeof Profile>;
+
+export const Account = z.object({
+  subjectId: z.string(),
+  appId: z.string(),
+  appName: z.string().optional(),
+  accountName: z.string().optional(),
+  firstSeenAt: z.string(),
+  via: z.enum(["jit-sso", "scim", "manual", "reconcile"]),
+  source: z.string(),
+  sourceEventId: z.string(),
+  state: AccountState,
+  scimId: z.string().optional(),
+  revokedAt: z.string().optional(),
+  verifiedAt: z.string().optional(),
+  lastRun: z.string().optional(),
+  detail: z.string().optional(),
+});
+export type Account = z.infer<typeof Account>;
+
+export const Trigger = z.object({
+  source: z.string(),
+  sourceEventId: z.string(),
+  occurredAt: z.string(),
+  reason: z.string().optional(),
+  actor: z.string().optional(),
+});
+export type Trigger = z.infer<typeof Trigger>;
+
+export const AppResult = z.object({
+  appId: z.string(),
+  mode: z.string(),
+  state: AccountState,
+  revokedAt: z.string().optional(),
+  verifiedAt: z.string().optional(),
+  detail: z.string().optional(),
+  evidence: z.array(z.record(z.string(), z.unknown())).default([]),
+});
+export type AppResult = z.infer<typeof AppResult>;
+
+export const RunStatus = z.enum(["RUNNING", "OFFBOARDED", "NEEDS_ATTENTION", "DRY_RUN"]);
+export const Run = z.object({
+  subjectId: z.string(),
+  runName: z.string(),
+  trigger: Trigger,
+  dryRun: z.boolean().default(false),
+  status: RunStatus,
+  startedAt: z.string(),
+  completedAt: z.string().optional(),
+  results: z.array(AppResult).default([]),
+  summary: z.string().optional(),
+});
+export type Run = z.infer<typeof Run>;
+
+const IDENTIFIER_ORDER = ["hrId", "oktaId", "entraId", "email"] as const;
+
+function aliasKeys(subject: Subject): string[] {
+  const keys: string[] = [];
+  for (const kind of IDENTIFIER_ORDER) {
+    const value = subject[kind];
+    if (value) keys.push(`ALIAS#${kind}#${kind === "email" ? value.toLowerCase() : value}`);
+  }
+  return keys;
+}
+
+/** Deterministic, so two concurrent first sightings of one person converge on one subject. */
+export function subjectIdFor(aliasKey: string): string {
+  return `sub-${createHash("sha256").update(aliasKey).digest("hex").slice(0, 16)}`;
+}
+
+const isConditionFailure = (e: unknown) =>
+  e instanceof ConditionalCheckFailedException || (e as { name?: string })?.name === "ConditionalCheckFailedException";
+
+export class Store {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  /** Finds the subject an event's identifiers belong to, creating and linking as needed. */
+  async resolveSubject(subject: Subject, now: string): Promise<Profile> {
+    const keys = aliasKeys(subject);
+    let subjectId: string | undefined;
+    for (const key of keys) {
+      const found = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: key, sk: "ALIAS" } }));
+      if (found.Item?.subjectId) {
+        subjectId = found.Item.subjectId as string;
+        break;
+      }
+    }
+    subjectId ??= subjectIdFor(keys[0]!);
+    for (const key of keys) {
+      await this.putIfAbsent({ pk: key, sk: "ALIAS", subjectId, linkedAt: now });
+    }
+    const sets = ["#status = if_not_exists(#status, :active)", "createdAt = if_not_exists(createdAt, :now)", "subjectId = :sid"];
+    const values: Record<string, unknown> = { ":active": "ACTIVE", ":now": now, ":sid": subjectId };
+    for (const kind of ["hrId", "oktaId", "entraId"] as const) {
+      if (subject[kind]) {
+        sets.push(`${kind} = if_not_exists(${kind}, :${kind})`);
+        values[`:${kind}`] = subject[kind];
+      }
+    }
+    let update = `SET ${sets.join(", ")}`;
+    if (subject.email) {
+      update += " ADD emails :emails";
+      values[":emails"] = new Set([subject.email.toLowerCase()]);
+    }
+    const out = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: `SUBJECT#${subjectId}`, sk: "PROFILE" },
+        UpdateExpression: update,
+        ExpressionAttributeNames: { "#status": "status" },
+        ExpressionAttributeValues: values,
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    return toProfile(out.Attributes!);
+  }
+
+  /** Looks a subject up by any identifier without creating anything. */
+  async findSubject(subject: Subject): Promise<Profile | undefined> {
+    for (const key of aliasKeys(subject)) {
+      const found = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: key, sk: "ALIAS" } }));
+      if (found.Item?.subjectId) return this.getProfile(found.Item.subjectId as string);
+    }
+    return undefined;
+  }
+
+  async getProfile(subjectId: string): Promise<Profile | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: `SUBJECT#${subjectId}`, sk: "PROFILE" } }));
+    return out.Item ? toProfile(out.Item) : undefined;
+  }
+
+  /** First arrival wins; a duplicate or replay is a no-op that reports the account already recorded. */
+  async recordArrival(account: Omit<Account, "state">): Promise<{ recorded: boolean; account: Account }> {
+    const item: Account = { ...account, state: "ACTIVE" };
+    const recorded = await this.putIfAbsent({ pk: `SUBJECT#${account.subjectId}`, sk: `ACCOUNT#${account.appId}`, ...item });
+    if (recorded) return { recorded, account: item };
+    return { recorded, account: (await this.getAccount(account.subjectId, account.appId))! };
+  }
+
+  async getAccount(subjectId: string, appId: string): Promise<Account | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: `SUBJECT#${subjectId}`, sk: `ACCOUNT#${appId}` } }),
+    );
+    return out.Item ? Account.parse(out.Item) : undefined;
+  }
+
+  async listAccounts(subjectId: string): Promise<Account[]> {
+    return (await this.queryPrefix(`SUBJECT#${subjectId}`, "ACCOUNT#")).map((item) => Account.parse(item));
+  }
+
+  async listRuns(subjectId: string): Promise<Run[]> {
+    return (await this.queryPrefix(`SUBJECT#${subjectId}`, "RUN#")).map((item) => Run.parse(item));
+  }
+
+  async getRun(subjectId: string, runName: string): Promise<Run | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: `SUBJECT#${subjectId}`, sk: `RUN#${runName}` } }));
+    return out.Item ? Run.parse(out.Item) : undefined;
+  }
+
+  /**
+   * Moves an ACTIVE subject to DEPARTING and records the run that will offboard them, in that order,
+   * both conditionally. Returns the run that owns the departure: the new one, or the one a duplicate
+   * or an earlier trigger already started (so the caller can start it idempotently).
+   */
+  async beginDeparture(input: { subjectId: string; runName: string; trigger: Trigger; now: string }): Promise<{ owner: boolean; runName?: string; status: SubjectStatus }> {
+    const { subjectId, runName, trigger, now } = input;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `SUBJECT#${subjectId}`, sk: "PROFILE" },
+          UpdateExpression: "SET #status = :departing, departedAt = if_not_exists(departedAt, :at), currentRun = :run",
+          // NEEDS_ATTENTION may be re-driven by a new departure; DEPARTING and OFFBOARDED may not.
+          ConditionExpression: "attribute_exists(pk) AND (#status = :active OR #status = :attention)",
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: { ":departing": "DEPARTING", ":active": "ACTIVE", ":attention": "NEEDS_ATTENTION", ":at": trigger.occurredAt, ":run": runName },
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+      const profile = await this.getProfile(subjectId);
+      return { owner: false, runName: profile?.currentRun ?? profile?.lastRun, status: profile?.status ?? "ACTIVE" };
+    }
+    const run: Run = { subjectId, runName, trigger, dryRun: false, status: "RUNNING", startedAt: now, results: [] };
+    await this.putIfAbsent({ pk: `SUBJECT#${subjectId}`, sk: `RUN#${runName}`, ...run });
+    return { owner: true, runName, status: "DEPARTING" };
+  }
+
+  /** Account state only moves forward: nothing overwrites REVOKED or RETAINED. */
+  async setAccountState(subjectId: string, appId: string, fields: Partial<Account> & { state: AccountState }): Promise<boolean> {
+    const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
+    const names: Record<string, string> = { "#state": "state" };
+    const values: Record<string, unknown> = { ":revoked": "REVOKED", ":retained": "RETAINED" };
+    const sets = entries.map(([k, v], i) => {
+      names[`#f${i}`] = k;
+      values[`:f${i}`] = v;
+      return `#f${i} = :f${i}`;
+    });
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `SUBJECT#${subjectId}`, sk: `ACCOUNT#${appId}` },
+          UpdateExpression: `SET ${sets.join(", ")}`,
+          ConditionExpression: "attribute_exists(pk) AND NOT (#state IN (:revoked, :retained))",
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  async completeRun(input: { subjectId: string; runName: string; status: "OFFBOARDED" | "NEEDS_ATTENTION" | "DRY_RUN"; results: AppResult[]; summary: string; now: string }): Promise<void> {
+    const { subjectId, runName, status, results, summary, now } = input;
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: `SUBJECT#${subjectId}`, sk: `RUN#${runName}` },
+        UpdateExpression: "SET #status = :status, results = :results, summary = :summary, completedAt = :now",
+        ConditionExpression: "attribute_exists(pk)",
+        ExpressionAttributeNames: { "#status": "status" },
+        ExpressionAttributeValues: { ":status": status, ":results": results, ":summary": summary, ":now": now },
+      }),
+    );
+    if (status === "DRY_RUN") return;
+    // Only the run that owns the departure settles the subject; a stale run cannot overwrite a newer one.
+    await this.doc
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `SUBJECT#${subjectId}`, sk: "PROFILE" },
+          UpdateExpression: "SET #status = :status, lastRun = :run REMOVE currentRun",
+          ConditionExpression: "currentRun = :run",
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: { ":status": status, ":run": runName },
+        }),
+      )
+      .catch((e) => {
+        if (!isConditionFailure(e)) throw e;
+      });
+  }
+
+  /** Generic conditional put used for items whose first write wins. */
+  async putIfAbsent(item: Record<string, unknown>): Promise<boolean> {
+    try {
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: "attribute_not_exists(pk)" }));
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  async getItem(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
+    return (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk, sk } }))).Item;
+  }
+
+  async putItem(item: Record<string, unknown>): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item }));
+  }
+
+  async queryPrefix(pk: string, skPrefix: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :sk)",
+          ExpressionAttributeValues: { ":pk": pk, ":sk": skPrefix },
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+}
+
+function toProfile(item: Record<string, unknown>): Profile {
+  const emails = item.emails instanceof Set ? [...(item.emails as Set<string>)].sort() : item.emails;
+  return Profile.parse({ ...item, emails });
+}
+
+export function documentClient(): DynamoDBDocumentClient {
+  const endpoint = process.env.DYNAMODB_ENDPOINT;
+  const client = new DynamoDBClient(endpoint ? { endpoint } : {});
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+let defaultStore: Store | undefined;
+/** The store a Lambda uses: created once per container, table from TABLE_NAME. */
+export function storeFromEnv(): Store {
+  defaultStore ??= new Store(documentClient(), requiredEnv("TABLE_NAME"));
+  return defaultStore;
+}
+
+/** The key schema shared by CDK and the local runtime, so both tables are the same. */
+export const TABLE_KEYS = { partitionKey: "pk", sortKey: "sk" } as const;

@@ -1,0 +1,136 @@
+import { z } from "zod";
+import { ValidationError } from "../lib/errors";
+import { DetailType } from "../lib/events";
+import { toIsoTimestamp } from "../lib/time";
+import { mergeAll } from "./okta";
+import { canonical, emailOrUndefined, idString, isRecord, type Normalized, present } from "./types";
+
+/**
+ * Our own generic HR termination event, for any HR system that can send a webhook. Documented in the
+ * README. Ids may be numbers or strings; the effective date may be a date or a timestamp.
+ */
+export const HR_TERMINATION_TYPE = "revoke.hr.termination";
+
+const idLike = z.union([z.string(), z.number()]).transform((v) => String(v).trim()).pipe(z.string().min(1));
+
+export const HrTermination = z.object({
+  type: z.literal(HR_TERMINATION_TYPE),
+  eventId: idLike,
+  employeeId: idLike,
+  email: z.email(),
+  effectiveDate: z.union([z.string(), z.number()]),
+  reason: z.string().max(1024).optional(),
+});
+export type HrTermination = z.infer<typeof HrTermination>;
+
+export function isHrTermination(body: unknown): boolean {
+  return isRecord(body) && body.type === HR_TERMINATION_TYPE;
+}
+
+export function normalizeHrTermination(body: unknown): Normalized {
+  const parsed = HrTermination.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ValidationError(`HR termination: ${issue.path.join(".") || "body"}: ${issue.message}`);
+  }
+  const t = parsed.data;
+  const effectiveAt = toIsoTimestamp(t.effectiveDate, "effectiveDate");
+  return {
+    events: [
+      canonical(
+        DetailType.Departed,
+        {
+          subject: { email: t.email, hrId: t.employeeId },
+          occurredAt: effectiveAt,
+          effectiveAt,
+          source: "hr",
+          sourceEventId: `hr:${t.eventId}`,
+          reason: t.reason ?? "HR termination",
+        },
+        "HR termination",
+      ),
+    ],
+    ignored: [],
+  };
+}
+
+/** BambooHR event-based webhooks: `{type, timestamp, data: {companyId, employeeId, changedFields}}`. */
+export function isBambooEventWebhook(body: unknown): boolean {
+  return isRecord(body) && typeof body.type === "string" && body.type.startsWith("employee.") && isRecord(body.data);
+}
+
+/** BambooHR field-based (global) webhooks: `{employees: [{action, changedFields, fields, id, timestamp}]}`. */
+export function isBambooFieldWebhook(body: unknown): boolean {
+  return isRecord(body) && Array.isArray(body.employees);
+}
+
+export function normalizeBamboo(body: unknown): Normalized {
+  if (isBambooFieldWebhook(body)) {
+    const employees = (body as { employees: unknown[] }).employees;
+    return mergeAll(employees.map((e, i) => normalizeBambooEmployee(e, `employees[${i}]`)));
+  }
+  if (isBambooEventWebhook(body)) {
+    const b = body as { type: string; data: Record<string, unknown> };
+    // Event-based webhooks name the changed fields but carry none of their values, so a termination
+    // cannot be told from any other change without calling BambooHR's API (not done here: see README).
+    return {
+      events: [],
+      ignored: [
+        {
+          eventType: b.type,
+          sourceEventId: `bamboohr:${idString(b.data.employeeId) ?? "?"}`,
+          reason: "BambooHR event-based webhooks carry no field values; use a field-based webhook with Status and Work Email",
+        },
+      ],
+    };
+  }
+  throw new ValidationError("not a BambooHR webhook (expected employees[] or {type, data})");
+}
+
+// Field keys are display names or admin-chosen aliases, so they are matched loosely.
+const STATUS_KEY = /^(employment\s*)?status$/i;
+const TERMINATED_VALUE = /terminat|inactive/i;
+const TERMINATION_DATE_KEY = /terminat.*date|date.*terminat/i;
+const EMAIL_KEY = /e-?mail/i;
+
+function normalizeBambooEmployee(raw: unknown, where: string): Normalized {
+  if (!isRecord(raw)) throw new ValidationError(`${where}: must be an object`);
+  const hrId = idString(raw.id);
+  if (!hrId) throw new ValidationError(`${where}: id is missing`);
+  const action = typeof raw.action === "string" ? raw.action : "";
+  const fields = isRecord(raw.fields) ? raw.fields : {};
+  const timestamp = present(raw.timestamp) ? toIsoTimestamp(raw.timestamp, `${where}.timestamp`) : undefined;
+  const sourceEventId = `bamboohr:${hrId}:${action || "?"}:${timestamp ?? "?"}`;
+
+  const field = (key: RegExp) => Object.entries(fields).find(([k, v]) => key.test(k.trim()) && present(v))?.[1];
+  const status = field(STATUS_KEY);
+  const deleted = action.toLowerCase() === "deleted";
+  const terminated = typeof status === "string" && TERMINATED_VALUE.test(status);
+  if (!deleted && !terminated) {
+    return { events: [], ignored: [{ sourceEventId, eventType: action, reason: "no termination in this change" }] };
+  }
+  const terminationDate = field(TERMINATION_DATE_KEY);
+  const effectiveAt = present(terminationDate) ? toIsoTimestamp(terminationDate, `${where}.fields termination date`) : timestamp;
+  if (!effectiveAt) throw new ValidationError(`${where}: neither a termination date nor a timestamp`);
+  const email = Object.entries(fields)
+    .filter(([k]) => EMAIL_KEY.test(k))
+    .map(([, v]) => emailOrUndefined(v))
+    .find(Boolean);
+  return {
+    events: [
+      canonical(
+        DetailType.Departed,
+        {
+          subject: { hrId, email },
+          occurredAt: timestamp ?? effectiveAt,
+          effectiveAt,
+          source: "hr",
+          sourceEventId,
+          reason: deleted ? "employee record deleted in BambooHR" : `BambooHR status ${String(status)}`,
+        },
+        where,
+      ),
+    ],
+    ignored: [],
+  };
+}

@@ -1,0 +1,51 @@
+import { z } from "zod";
+import type { Catalog } from "../lib/catalog";
+import { ValidationError } from "../lib/errors";
+import { type CanonicalEvent, IdentityDetail } from "../lib/events";
+
+export interface Ignored {
+  sourceEventId?: string;
+  eventType?: string;
+  reason: string;
+}
+
+/** What one vendor payload yields: canonical events to act on, and what was deliberately not acted on. */
+export interface Normalized {
+  events: CanonicalEvent[];
+  ignored: Ignored[];
+}
+
+export interface NormalizeContext {
+  catalog: Catalog;
+}
+
+export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Vendors send absent optional values as missing, null, "null" or "": all mean "not there". */
+export function present(v: unknown): boolean {
+  return v !== undefined && v !== null && v !== "" && v !== "null";
+}
+
+/** Ids arrive as strings or numbers depending on the vendor and the doc revision. */
+export function idString(v: unknown): string | undefined {
+  if (typeof v === "number" && Number.isFinite(v)) return String(v);
+  if (typeof v === "string" && present(v.trim())) return v.trim();
+  return undefined;
+}
+
+const emailSchema = z.email();
+export function emailOrUndefined(v: unknown): string | undefined {
+  if (typeof v !== "string") return undefined;
+  const trimmed = v.trim();
+  return emailSchema.safeParse(trimmed).success ? trimmed : undefined;
+}
+
+/** Builds a canonical event, turning a schema failure into a one-line reason for the sender. */
+export function canonical(detailType: CanonicalEvent["detailType"], detail: unknown, where: string): CanonicalEvent {
+  const parsed = IdentityDetail.safeParse(detail);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ValidationError(`${where}: ${issue.path.join(".") || "detail"}: ${issue.message}`);
+  }
+  return { detailType, detail: parsed.data };
+}

@@ -1,0 +1,52 @@
+import type { Catalog } from "../lib/catalog";
+import { OffboardInput, type Plan, type PlanApp } from "../lib/runs";
+import type { Account, Store } from "../lib/store";
+
+export interface PlanDeps {
+  store: Store;
+  catalog: Catalog;
+}
+
+const DONE_STATES = new Set(["REVOKED", "RETAINED"]);
+
+function actionFor(app: PlanApp["mode"], deactivate?: string): string {
+  if (app === "scim") return `SCIM ${deactivate === "delete" ? "DELETE" : "PATCH active=false"}, then read back`;
+  if (app === "manual") return "human task to the app owner";
+  return "none available: app not in the catalog (needs attention)";
+}
+
+/**
+ * Plan: the subject, every recorded account, and the catalog → what will be done to each account.
+ * Read-only, so a dry run is exactly this step. Accounts already REVOKED (or RETAINED by an owner's
+ * decision) are listed as skipped; re-running a finished offboarding therefore does nothing twice.
+ */
+export async function planOffboarding(rawInput: unknown, deps: PlanDeps): Promise<Plan> {
+  const input = OffboardInput.parse(rawInput);
+  const profile = input.subjectId ? await deps.store.getProfile(input.subjectId) : await deps.store.findSubject(input.subject!);
+  const base = { runName: input.runName, dryRun: input.dryRun, trigger: input.trigger };
+  if (!profile) {
+    return { ...base, subjectId: input.subjectId ?? "unknown", subjectStatus: "UNKNOWN", apps: [], skipped: [] };
+  }
+  let accounts: Account[] = await deps.store.listAccounts(profile.subjectId);
+  if (input.appIds) accounts = accounts.filter((a) => input.appIds!.includes(a.appId));
+  const apps: PlanApp[] = [];
+  const skipped: Plan["skipped"] = [];
+  for (const account of accounts.sort((a, b) => a.appId.localeCompare(b.appId))) {
+    if (DONE_STATES.has(account.state)) {
+      skipped.push({ appId: account.appId, state: account.state, reason: `already ${account.state.toLowerCase()}` });
+      continue;
+    }
+    const entry = deps.catalog.apps.find((a) => a.id === account.appId);
+    const mode: PlanApp["mode"] = entry?.mode ?? "unmapped";
+    apps.push({
+      appId: account.appId,
+      appName: entry?.name ?? account.appName ?? account.appId,
+      mode,
+      accountName: account.accountName,
+      emails: profile.emails,
+      scimId: account.scimId,
+      action: actionFor(mode, entry?.scim?.deactivate),
+    });
+  }
+  return { ...base, subjectId: profile.subjectId, subjectStatus: profile.status, apps, skipped };
+}

@@ -1,0 +1,13 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import { catalogFromEnv } from "../lib/catalog";
+import { logger } from "../lib/observability";
+import { storeFromEnv } from "../lib/store";
+import { scimClientFactory, scimRevoke } from "./scim-revoke";
+
+export const handler = middy()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler((event: unknown) => {
+    const catalog = catalogFromEnv();
+    return scimRevoke(event, { store: storeFromEnv(), catalog, clientFor: scimClientFactory(catalog), now: () => new Date() });
+  });

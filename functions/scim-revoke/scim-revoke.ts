@@ -1,0 +1,47 @@
+import type { Catalog } from "../lib/catalog";
+import { Permanent } from "../lib/errors";
+import { logger } from "../lib/observability";
+import { AppStepInput } from "../lib/runs";
+import { ScimClient, type ScimEvidence } from "../lib/scim";
+import type { Store } from "../lib/store";
+
+export interface ScimStepDeps {
+  store: Store;
+  catalog: Catalog;
+  clientFor: (appId: string) => Promise<ScimClient>;
+  now: () => Date;
+}
+
+export interface RevokeResult {
+  scimId: string | null;
+  found: boolean;
+  revokedAt: string;
+  evidence: ScimEvidence[];
+}
+
+/** Every field is always present: the ASL's ResultSelector picks them by path, and a missing path fails on AWS. */
+export async function scimRevoke(rawInput: unknown, deps: ScimStepDeps): Promise<RevokeResult> {
+  const { subjectId, runName, app } = AppStepInput.parse(rawInput);
+  await deps.store.setAccountState(subjectId, app.appId, { state: "REVOKING", lastRun: runName });
+  const client = await deps.clientFor(app.appId);
+  try {
+    const user = app.scimId ? await client.getUser(app.scimId) : await client.findUser([app.accountName ?? "", ...app.emails]);
+    if (user) {
+      await deps.store.setAccountState(subjectId, app.appId, { state: "REVOKING", scimId: user.id });
+      await client.deactivate(user.id);
+    }
+    logger.info("scim deactivation sent", { subjectId, appId: app.appId, found: Boolean(user) });
+    return { scimId: user?.id ?? null, found: Boolean(user), revokedAt: deps.now().toISOString(), evidence: client.evidence };
+  } catch (e) {
+    logger.warn("scim deactivation failed", { subjectId, appId: app.appId, error: (e as Error).name });
+    throw e;
+  }
+}
+
+export function scimClientFactory(catalog: Catalog): (appId: string) => Promise<ScimClient> {
+  return (appId) => {
+    const app = catalog.apps.find((a) => a.id === appId);
+    if (!app?.scim) throw new Permanent(`app ${appId} has no SCIM settings in the catalog`);
+    return ScimClient.forApp(app);
+  };
+}

@@ -1,0 +1,32 @@
+import { z } from "zod";
+import { Unverified } from "../lib/errors";
+import { logger } from "../lib/observability";
+import { AppStepInput } from "../lib/runs";
+import type { ScimEvidence } from "../lib/scim";
+import type { ScimStepDeps } from "../scim-revoke/scim-revoke";
+
+const VerifyInput = AppStepInput.extend({
+  revoke: z.object({ scimId: z.string().nullable(), found: z.boolean(), revokedAt: z.string() }),
+});
+
+export interface VerifyResult {
+  verifiedAt: string;
+  readBack: "inactive" | "absent";
+  evidence: ScimEvidence[];
+}
+
+/**
+ * Reads the account back. Verified means the app itself now says inactive (`active: false`) or has no
+ * such account (404, or no match). A 200 that still says active is the failure mode this exists for:
+ * it throws Unverified, which the state machine retries briefly and then records as FAILED.
+ */
+export async function scimVerify(rawInput: unknown, deps: Pick<ScimStepDeps, "clientFor" | "now">): Promise<VerifyResult> {
+  const { subjectId, app, revoke } = VerifyInput.parse(rawInput);
+  const client = await deps.clientFor(app.appId);
+  const user = revoke.scimId ? await client.getUser(revoke.scimId) : await client.findUser([app.accountName ?? "", ...app.emails]);
+  if (user && user.active !== false) {
+    logger.warn("read-back shows account still active", { subjectId, appId: app.appId });
+    throw new Unverified(`read-back of ${app.appId} shows active=${String(user.active)} after deactivation`);
+  }
+  return { verifiedAt: deps.now().toISOString(), readBack: user ? "inactive" : "absent", evidence: client.evidence };
+}

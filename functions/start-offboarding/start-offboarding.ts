@@ -1,0 +1,83 @@
+import { ExecutionAlreadyExists, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { sfnClient } from "../lib/aws";
+import { requiredEnv } from "../lib/config";
+import { type IdentityDetail, identityEnvelope } from "../lib/events";
+import { logger } from "../lib/observability";
+import { type OffboardInput, runNameFor } from "../lib/runs";
+import type { Store, Trigger } from "../lib/store";
+
+export interface StartDeps {
+  store: Store;
+  startExecution: (name: string, input: OffboardInput) => Promise<void>;
+  now: () => Date;
+}
+
+export type StartOutcome =
+  | { action: "started"; runName: string; subjectId: string }
+  | { action: "resumed"; runName: string; subjectId: string }
+  | { action: "duplicate"; subjectId: string; status: string; runName?: string }
+  | { action: "scheduled"; subjectId: string; effectiveAt: string };
+
+/** A departure must never be lost: a future date is kept for the scheduler, everything else starts now. */
+const SCHEDULE_GRACE_MS = 60_000;
+
+export function triggerOf(detail: IdentityDetail): Trigger {
+  return {
+    source: detail.source,
+    sourceEventId: detail.sourceEventId,
+    occurredAt: detail.occurredAt,
+    reason: detail.reason,
+    actor: detail.actor,
+  };
+}
+
+/**
+ * Identity.Departed → at most one offboarding per departure of a person. The subject moves to
+ * DEPARTING with a conditional write; a duplicate, a replay, or the same departure reported by a
+ * second source finds the subject already departing and starts nothing new. The execution name is
+ * derived from the departure, so even a retried start cannot create a second execution.
+ */
+export async function startOffboarding(rawEnvelope: unknown, deps: StartDeps): Promise<StartOutcome> {
+  const { detail } = identityEnvelope(rawEnvelope);
+  const now = deps.now();
+  const profile = await deps.store.resolveSubject(detail.subject, now.toISOString());
+  const subjectId = profile.subjectId;
+  const trigger = triggerOf(detail);
+
+  if (detail.effectiveAt && Date.parse(detail.effectiveAt) > now.getTime() + SCHEDULE_GRACE_MS) {
+    // PARTIAL (issue 3): future-dated terminations are recorded here; the scheduler that starts them
+    // at their date is not built yet. They are listed by `revoke status`, never dropped.
+    await deps.store.putIfAbsent({ pk: `SUBJECT#${subjectId}`, sk: `SCHEDULED#${detail.effectiveAt}#${detail.sourceEventId}`, trigger, effectiveAt: detail.effectiveAt, state: "SCHEDULED" });
+    logger.info("departure scheduled", { subjectId, effectiveAt: detail.effectiveAt });
+    return { action: "scheduled", subjectId, effectiveAt: detail.effectiveAt };
+  }
+
+  // A re-drive after NEEDS_ATTENTION gets a name of its own: execution names are never reused.
+  const runKey = profile.status === "NEEDS_ATTENTION" ? `${detail.sourceEventId}#after#${profile.lastRun ?? ""}` : detail.sourceEventId;
+  const runName = runNameFor(subjectId, runKey);
+  const claim = await deps.store.beginDeparture({ subjectId, runName, trigger, now: now.toISOString() });
+  if (claim.owner) {
+    await deps.startExecution(runName, { runName, subjectId, trigger, dryRun: false });
+    logger.info("offboarding started", { subjectId, runName, source: detail.source });
+    return { action: "started", runName, subjectId };
+  }
+  if (claim.status === "DEPARTING" && claim.runName) {
+    // The owner may have crashed between its write and its start: start again by the same name and input.
+    const run = await deps.store.getRun(subjectId, claim.runName);
+    if (run) await deps.startExecution(claim.runName, { runName: claim.runName, subjectId, trigger: run.trigger, dryRun: false });
+    logger.info("departure already in progress", { subjectId, runName: claim.runName, source: detail.source });
+    return { action: "resumed", runName: claim.runName, subjectId };
+  }
+  logger.info("duplicate departure ignored", { subjectId, status: claim.status, source: detail.source });
+  return { action: "duplicate", subjectId, status: claim.status, runName: claim.runName };
+}
+
+/** StartExecution that treats "already exists" as success: that is the idempotency we asked for. */
+export async function startOffboardExecution(name: string, input: OffboardInput): Promise<void> {
+  try {
+    await sfnClient().send(new StartExecutionCommand({ stateMachineArn: requiredEnv("STATE_MACHINE_ARN"), name, input: JSON.stringify(input) }));
+  } catch (e) {
+    if (e instanceof ExecutionAlreadyExists || (e as Error).name === "ExecutionAlreadyExists") return;
+    throw e;
+  }
+}

@@ -1,0 +1,45 @@
+import type { Context } from "aws-lambda";
+import { FUNCTION_ENTRIES, type FunctionName } from "../functions/lib/rules";
+
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** A Lambda context good enough for middy and Powertools; the local runtime has no real one. */
+export function fakeContext(functionName: string): Context {
+  const deadline = Date.now() + 60_000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
+    memoryLimitInMB: "256",
+    awsRequestId: crypto.randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: "local",
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/**
+ * The deployed handlers, loaded in-process from the same entry files CDK bundles. Loaded lazily,
+ * after the runtime has set the environment they read.
+ */
+export class LocalLambdas {
+  private readonly loaded = new Map<string, Handler>();
+  invocations = 0;
+
+  async invoke(name: FunctionName, event: unknown): Promise<unknown> {
+    let handler = this.loaded.get(name);
+    if (!handler) {
+      const entry = FUNCTION_ENTRIES[name];
+      if (!entry) throw new Error(`no local function ${name}`);
+      const mod = (await import(`../${entry}`)) as { handler: Handler };
+      handler = mod.handler;
+      this.loaded.set(name, handler);
+    }
+    this.invocations++;
+    return handler(event, fakeContext(name));
+  }
+}

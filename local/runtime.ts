@@ -1,0 +1,119 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { join, resolve } from "node:path";
+import { loadCatalogFile } from "../functions/lib/catalog";
+import { logger } from "../functions/lib/observability";
+import { BUS_RULES, OFFBOARD_SUBSTITUTIONS } from "../functions/lib/rules";
+import { documentClient, Store } from "../functions/lib/store";
+import { LocalBus } from "./bus";
+import { startDynamo } from "./dynamo";
+import { LocalLambdas } from "./lambda";
+import { createLocalServer } from "./server";
+import { LocalStepFunctions, localStateMachineArn } from "./stepfunctions";
+
+export const LOCAL_TABLE = "revoke-local";
+export const LOCAL_BUS = "revoke-local";
+export const OFFBOARD_MACHINE = "offboard";
+const PROJECT_ROOT = resolve(import.meta.dirname, "..");
+
+export interface RuntimeOptions {
+  dataDir: string;
+  catalogFile: string;
+  port?: number;
+  host?: string;
+  /** Milliseconds between ASL retries instead of the definition's intervals (tests). */
+  retryIntervalMs?: number;
+  logLevel?: string;
+  log?: (line: string) => void;
+}
+
+export interface Runtime {
+  url: string;
+  dynamoEndpoint: string;
+  store: Store;
+  bus: LocalBus;
+  sfn: LocalStepFunctions;
+  lambdas: LocalLambdas;
+  stateMachineArn: string;
+  /** Waits until the bus has delivered everything and no execution is running. */
+  idle: () => Promise<void>;
+  stop: () => Promise<void>;
+}
+
+/** Where a running runtime tells the CLI how to reach it. */
+export const runtimeInfoFile = (dataDir: string) => join(dataDir, "runtime.json");
+
+/**
+ * The embedded default: DynamoDB (dynalite, persisted), the bus with the deployed rules, the ASL run
+ * locally, the same handlers in-process, and HTTP on loopback. One runtime per process: the handlers
+ * read their configuration from the environment, as they do in Lambda.
+ */
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const log = options.log ?? (() => undefined);
+  const catalogFile = resolve(options.catalogFile);
+  loadCatalogFile(catalogFile); // a bad catalog stops start-up here, naming the entry and the field
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const dynamo = await startDynamo(join(dataDir, "dynamodb"), LOCAL_TABLE);
+
+  process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
+  const store = new Store(documentClient(), LOCAL_TABLE);
+  const lambdas = new LocalLambdas();
+  const bus = new LocalBus(BUS_RULES, lambdas, store, log);
+  const sfn = new LocalStepFunctions(store, lambdas, { retryIntervalMs: options.retryIntervalMs, log });
+  sfn.register(OFFBOARD_MACHINE, join(PROJECT_ROOT, "statemachines/offboard.asl.json"), OFFBOARD_SUBSTITUTIONS);
+
+  const server = createLocalServer({ lambdas, bus, sfn });
+  await new Promise<void>((ok, fail) => {
+    server.once("error", fail);
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => ok());
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.address}:${address.port}`;
+
+  // Handlers load lazily on first use and read this, as they read their environment in Lambda.
+  Object.assign(process.env, {
+    TABLE_NAME: LOCAL_TABLE,
+    EVENT_BUS_NAME: LOCAL_BUS,
+    EVENTBRIDGE_ENDPOINT: url,
+    SFN_ENDPOINT: url,
+    STATE_MACHINE_ARN: localStateMachineArn(OFFBOARD_MACHINE),
+    APP_CATALOG_FILE: catalogFile,
+    AWS_REGION: process.env.AWS_REGION ?? "us-east-1",
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
+    POWERTOOLS_SERVICE_NAME: "revoke-local",
+  });
+  delete process.env.AWS_SESSION_TOKEN;
+  // The logger may have been created before this environment was set (one process, many "functions").
+  logger.setLogLevel((process.env.POWERTOOLS_LOG_LEVEL ?? "WARN") as "WARN");
+
+  writeFileSync(runtimeInfoFile(dataDir), JSON.stringify({ url, dynamoEndpoint: dynamo.endpoint, table: LOCAL_TABLE, stateMachineArn: localStateMachineArn(OFFBOARD_MACHINE), pid: process.pid }, null, 2));
+  const redriven = await sfn.redrive();
+  if (redriven.length) log(`re-driving ${redriven.length} unfinished execution(s): ${redriven.join(", ")}`);
+
+  return {
+    url,
+    dynamoEndpoint: dynamo.endpoint,
+    store,
+    bus,
+    sfn,
+    lambdas,
+    stateMachineArn: localStateMachineArn(OFFBOARD_MACHINE),
+    idle: async () => {
+      // Deliveries start executions and executions put events: wait until both are quiet at once.
+      while (bus.busy || sfn.busy) {
+        await bus.idle();
+        await sfn.idle();
+      }
+    },
+    stop: async () => {
+      await new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      });
+      await dynamo.close();
+    },
+  };
+}

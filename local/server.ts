@@ -1,0 +1,159 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { MAX_BODY_BYTES } from "../functions/ingest/ingest";
+import { FunctionName } from "../functions/lib/rules";
+import type { LocalBus, PutEntry } from "./bus";
+import type { LocalLambdas } from "./lambda";
+import { type LocalStepFunctions, localExecutionArn, localStateMachineArn } from "./stepfunctions";
+
+/** Bodies are read up to this many bytes; past it the request is refused before buffering more. */
+const READ_LIMIT = MAX_BODY_BYTES + 1;
+
+interface Routes {
+  lambdas: LocalLambdas;
+  bus: LocalBus;
+  sfn: LocalStepFunctions;
+}
+
+class TooLarge extends Error {}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > READ_LIMIT) {
+        reject(new TooLarge());
+        req.pause();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", ...headers });
+  res.end(text);
+}
+
+/** The HTTP API event API Gateway v2 hands a Lambda, built from a local request. */
+export function apiGatewayEvent(req: IncomingMessage, body: Buffer, routeKey: string): APIGatewayProxyEventV2 {
+  const url = new URL(req.url ?? "/", "http://local");
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(",") : v;
+  const now = Date.now();
+  return {
+    version: "2.0",
+    routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.replace(/^\?/, ""),
+    headers,
+    queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : undefined,
+    requestContext: {
+      accountId: "000000000000",
+      apiId: "local",
+      domainName: req.headers.host ?? "localhost",
+      domainPrefix: "local",
+      http: { method: req.method ?? "GET", path: url.pathname, protocol: "HTTP/1.1", sourceIp: req.socket.remoteAddress ?? "127.0.0.1", userAgent: headers["user-agent"] ?? "" },
+      requestId: randomUUID(),
+      routeKey,
+      stage: "$default",
+      time: new Date(now).toISOString(),
+      timeEpoch: now,
+    },
+    body: body.toString("utf8"),
+    isBase64Encoded: false,
+  };
+}
+
+/**
+ * The subset of the EventBridge and Step Functions JSON APIs the handlers and the CLI call, so they
+ * use the real AWS SDK clients against the local runtime (errors carry `__type` as AWS's do).
+ */
+async function awsApi(target: string, body: Record<string, unknown>, routes: Routes): Promise<{ status: number; body: unknown }> {
+  const error = (type: string, message: string, status = 400) => ({ status, body: { __type: type, message } });
+  try {
+    switch (target) {
+      case "AWSEvents.PutEvents": {
+        const entries = routes.bus.putEvents((body.Entries ?? []) as PutEntry[]);
+        return { status: 200, body: { FailedEntryCount: entries.filter((e) => e.ErrorCode).length, Entries: entries } };
+      }
+      case "AWSStepFunctions.StartExecution": {
+        const name = typeof body.name === "string" ? body.name : randomUUID();
+        const out = await routes.sfn.startExecution(String(body.stateMachineArn), name, typeof body.input === "string" ? body.input : "{}");
+        return { status: 200, body: { executionArn: out.executionArn, startDate: Date.parse(out.startDate) / 1000 } };
+      }
+      case "AWSStepFunctions.DescribeExecution": {
+        const arn = String(body.executionArn ?? "");
+        const record = await routes.sfn.describe(arn.split(":").pop() ?? "");
+        if (!record) return error("ExecutionDoesNotExist", `Execution does not exist: '${arn}'`);
+        return {
+          status: 200,
+          body: {
+            executionArn: localExecutionArn(record.stateMachine, record.name),
+            stateMachineArn: localStateMachineArn(record.stateMachine),
+            name: record.name,
+            status: record.status,
+            startDate: Date.parse(record.startDate) / 1000,
+            ...(record.stopDate ? { stopDate: Date.parse(record.stopDate) / 1000 } : {}),
+            input: record.input,
+            ...(record.output !== undefined ? { output: record.output } : {}),
+            ...(record.error ? { error: record.error, cause: record.cause } : {}),
+          },
+        };
+      }
+      default:
+        return error("UnknownOperationException", `${target} is not served by the local runtime`);
+    }
+  } catch (e) {
+    const err = e as Error;
+    return error(err.name || "InternalFailure", err.message, err.name === "Error" ? 500 : 400);
+  }
+}
+
+export function createLocalServer(routes: Routes): Server {
+  return createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? "/", "http://local");
+      const target = req.headers["x-amz-target"];
+      if (req.method === "GET" && url.pathname === "/health") return send(res, 200, { ok: true });
+      let body: Buffer;
+      try {
+        body = await readBody(req);
+      } catch (e) {
+        if (e instanceof TooLarge) {
+          send(res, 413, { error: `body is larger than ${MAX_BODY_BYTES} bytes` }, { connection: "close" });
+          req.destroy();
+          return;
+        }
+        throw e;
+      }
+      if (typeof target === "string") {
+        let parsed: Record<string, unknown> = {};
+        try {
+          parsed = body.length ? (JSON.parse(body.toString("utf8")) as Record<string, unknown>) : {};
+        } catch {
+          return send(res, 400, { __type: "SerializationException", message: "body is not JSON" });
+        }
+        const out = await awsApi(target, parsed, routes);
+        return send(res, out.status, out.body, { "content-type": "application/x-amz-json-1.1" });
+      }
+      if (url.pathname === "/events") {
+        const result = (await routes.lambdas.invoke(FunctionName.Ingest, apiGatewayEvent(req, body, "POST /events"))) as APIGatewayProxyStructuredResultV2;
+        res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>);
+        return res.end(result.body ?? "");
+      }
+      send(res, 404, { error: `no route for ${req.method} ${url.pathname}` });
+    } catch {
+      // Never echo internals (or payloads) to the caller; the runtime's own log has the run ids.
+      if (!res.headersSent) send(res, 500, { error: "internal error" });
+      else res.end();
+    }
+  });
+}
