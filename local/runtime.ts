@@ -1,8 +1,8 @@
+import "./log-level";
 import { mkdirSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { loadCatalogFile } from "../functions/lib/catalog";
-import { logger } from "../functions/lib/observability";
 import { BUS_RULES, OFFBOARD_SUBSTITUTIONS } from "../functions/lib/rules";
 import { documentClient, Store } from "../functions/lib/store";
 import { LocalBus } from "./bus";
@@ -23,7 +23,6 @@ export interface RuntimeOptions {
   host?: string;
   /** Milliseconds between ASL retries instead of the definition's intervals (tests). */
   retryIntervalMs?: number;
-  logLevel?: string;
   log?: (line: string) => void;
 }
 
@@ -82,12 +81,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     AWS_REGION: process.env.AWS_REGION ?? "us-east-1",
     AWS_ACCESS_KEY_ID: "local",
     AWS_SECRET_ACCESS_KEY: "local",
-    POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
     POWERTOOLS_SERVICE_NAME: "revoke-local",
   });
   delete process.env.AWS_SESSION_TOKEN;
-  // The logger may have been created before this environment was set (one process, many "functions").
-  logger.setLogLevel((process.env.POWERTOOLS_LOG_LEVEL ?? "WARN") as "WARN");
 
   writeFileSync(runtimeInfoFile(dataDir), JSON.stringify({ url, dynamoEndpoint: dynamo.endpoint, table: LOCAL_TABLE, stateMachineArn: localStateMachineArn(OFFBOARD_MACHINE), pid: process.pid }, null, 2));
   const redriven = await sfn.redrive();

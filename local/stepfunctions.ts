@@ -5,7 +5,12 @@ import { StateMachine } from "aws-local-stepfunctions";
 type JSONValue = string | number | boolean | null | JSONValue[] | { [key: string]: JSONValue };
 import type { FunctionName } from "../functions/lib/rules";
 import type { Store } from "../functions/lib/store";
-import type { LocalLambdas } from "./lambda";
+
+/** What the engine needs of the store and of the functions: the real ones, or stubs in ASL tests. */
+export type ExecutionRegistry = Pick<Store, "putIfAbsent" | "getItem" | "putItem" | "queryPrefix">;
+export interface FunctionInvoker {
+  invoke(name: FunctionName, event: unknown): Promise<unknown>;
+}
 
 const REGION = "us-east-1";
 const ACCOUNT = "000000000000";
@@ -75,8 +80,8 @@ export class LocalStepFunctions {
   transitions = 0;
 
   constructor(
-    private readonly store: Store,
-    private readonly lambdas: LocalLambdas,
+    private readonly store: ExecutionRegistry,
+    private readonly lambdas: FunctionInvoker,
     private readonly options: LocalStepFunctionsOptions = {},
   ) {}
 
@@ -147,8 +152,8 @@ export class LocalStepFunctions {
       .then(
         (output: unknown) => ({ status: "SUCCEEDED" as const, output: JSON.stringify(output ?? null) }),
         (e: Error & { cause?: unknown }) => {
-          // A Fail state surfaces as an error carrying the state's Error and Cause.
-          const failure = e as { name?: string; message?: string };
+          // The engine wraps the failure (a Fail state's Error and Cause, or an uncaught task error).
+          const failure = (e.cause ?? e) as { name?: string; message?: string };
           return { status: "FAILED" as const, error: failure.name ?? "Error", cause: failure.message ?? "" };
         },
       )

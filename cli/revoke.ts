@@ -1,0 +1,174 @@
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { userInfo } from "node:os";
+import { DescribeExecutionCommand, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
+import { Command, Option } from "commander";
+import { loadCatalogFile } from "../functions/lib/catalog";
+import { ValidationError } from "../functions/lib/errors";
+import { BUS_SOURCE, DetailType, IdentityDetail } from "../functions/lib/events";
+import type { OffboardInput, Plan } from "../functions/lib/runs";
+import { normalizePayload, type PayloadSource, SOURCES } from "../functions/normalize";
+import { formatStatus, statusOf } from "./status";
+import { CliError, resolveTarget } from "./target";
+
+const program = new Command("revoke")
+  .description("Departure control for JIT-provisioned access: revoke, verify, and keep evidence")
+  .option("--aws", "act on the deployed stack (REVOKE_TABLE_NAME, REVOKE_EVENT_BUS_NAME, REVOKE_STATE_MACHINE_ARN)")
+  .option("--data-dir <dir>", "data folder of the local runtime", process.env.REVOKE_DATA_DIR ?? ".data")
+  .showHelpAfterError()
+  .exitOverride();
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const globals = () => program.opts<{ aws?: boolean; dataDir?: string }>();
+
+function actorName(): string {
+  const explicit = process.env.REVOKE_ACTOR;
+  if (explicit) return explicit;
+  try {
+    return userInfo().username;
+  } catch {
+    return "unknown";
+  }
+}
+
+program
+  .command("offboard")
+  .description("start an offboarding by hand (the actor and reason are recorded)")
+  .requiredOption("--subject <email>", "the person's email")
+  .requiredOption("--reason <text>", "why (recorded as evidence)")
+  .option("--dry-run", "print the plan, every account and what would be done to it; change nothing")
+  .option("--wait", "wait for the run to finish and print its status")
+  .option("--json", "print JSON")
+  .action(async (opts: { subject: string; reason: string; dryRun?: boolean; wait?: boolean; json?: boolean }) => {
+    const detailCheck = IdentityDetail.safeParse({
+      subject: { email: opts.subject },
+      occurredAt: new Date().toISOString(),
+      source: "manual",
+      sourceEventId: `manual:${randomUUID()}`,
+      reason: opts.reason,
+      actor: actorName(),
+    });
+    if (!detailCheck.success) throw new CliError(`invalid offboarding: ${detailCheck.error.issues[0]!.path.join(".")}: ${detailCheck.error.issues[0]!.message}`, 2);
+    if (!opts.reason.trim()) throw new CliError("--reason must not be empty", 2);
+    const detail = detailCheck.data;
+    const target = await resolveTarget(globals());
+
+    if (opts.dryRun) {
+      const runName = `dryrun-${randomUUID().replaceAll("-", "")}`;
+      const input: OffboardInput = {
+        runName,
+        subject: detail.subject,
+        dryRun: true,
+        trigger: { source: "manual", sourceEventId: detail.sourceEventId, occurredAt: detail.occurredAt, reason: detail.reason, actor: detail.actor },
+      };
+      const started = await target.sfn.send(new StartExecutionCommand({ stateMachineArn: target.stateMachineArn, name: runName, input: JSON.stringify(input) }));
+      const plan = await waitForOutput<Plan>(target, started.executionArn!);
+      if (opts.json) return void out(JSON.stringify({ subject: opts.subject.toLowerCase(), ...plan }));
+      out(`Dry run for ${opts.subject.toLowerCase()} (${plan.subjectId}, ${plan.subjectStatus}): nothing was changed.`);
+      if (plan.apps.length === 0 && plan.skipped.length === 0) out("  no app accounts recorded: an offboarding would revoke nothing");
+      for (const app of plan.apps) out(`  would revoke ${app.appId.padEnd(12)} [${app.mode}] ${app.action}`);
+      for (const s of plan.skipped) out(`  skip         ${s.appId.padEnd(12)} ${s.reason}`);
+      return;
+    }
+
+    const put = await target.eventBridge.send(
+      new PutEventsCommand({ Entries: [{ EventBusName: target.busName, Source: BUS_SOURCE, DetailType: DetailType.Departed, Detail: JSON.stringify(detail) }] }),
+    );
+    if (put.FailedEntryCount) throw new CliError(`the bus refused the departure: ${put.Entries?.[0]?.ErrorMessage ?? "unknown error"}`);
+    if (!opts.wait) {
+      if (opts.json) return void out(JSON.stringify({ subject: detail.subject.email, sourceEventId: detail.sourceEventId, accepted: true }));
+      return void out(`Departure of ${detail.subject.email} sent (${detail.sourceEventId}). Watch it with: revoke status ${detail.subject.email}`);
+    }
+    const report = await waitForSettled(target, detail.subject.email!);
+    out(opts.json ? JSON.stringify(report) : formatStatus(report));
+    // Scripts that wait must be able to tell: anything but OFFBOARDED needs a person.
+    if (report.status !== "OFFBOARDED") process.exitCode = 1;
+  });
+
+program
+  .command("status")
+  .description("per-app states and the last run of one person")
+  .argument("<email>", "the person's email")
+  .option("--json", "print JSON")
+  .action(async (email: string, opts: { json?: boolean }) => {
+    const target = await resolveTarget(globals());
+    const report = await statusOf(target, email);
+    if (!report) throw new CliError(`no one known as ${email.toLowerCase()}`);
+    out(opts.json ? JSON.stringify(report) : formatStatus(report));
+  });
+
+program
+  .command("normalize")
+  .description("print the canonical events a vendor payload yields, one JSON per line")
+  .addOption(new Option("--source <kind>", "payload kind (detected from its shape when omitted)").choices([...SOURCES]))
+  .requiredOption("--file <path>", "payload file (JSON, or JSON Lines with one payload per line); - for stdin")
+  .option("--catalog <file>", "app catalog that maps Okta app instances to apps", "config/apps.example.json")
+  .action((opts: { source?: PayloadSource; file: string; catalog: string }) => {
+    let text: string;
+    try {
+      text = readFileSync(opts.file === "-" ? 0 : opts.file, "utf8");
+    } catch {
+      throw new CliError(`cannot read ${opts.file}`, 2);
+    }
+    const catalog = loadCatalogFile(opts.catalog);
+    let payloads: unknown[];
+    try {
+      payloads = [JSON.parse(text)];
+    } catch {
+      try {
+        payloads = text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown);
+      } catch {
+        throw new CliError(`${opts.file} is neither JSON nor JSON Lines`, 2);
+      }
+    }
+    const lines: string[] = [];
+    payloads.forEach((payload, i) => {
+      try {
+        const result = normalizePayload(payload, { catalog }, opts.source);
+        for (const e of result.events) lines.push(JSON.stringify({ source: BUS_SOURCE, "detail-type": e.detailType, detail: e.detail }));
+        for (const ig of result.ignored) process.stderr.write(`ignored${ig.eventType ? ` ${ig.eventType}` : ""}: ${ig.reason}\n`);
+      } catch (e) {
+        if (e instanceof ValidationError) throw new CliError(`${payloads.length > 1 ? `line ${i + 1}: ` : ""}${e.message}`, 2);
+        throw e;
+      }
+    });
+    for (const line of lines) out(line);
+  });
+
+async function waitForOutput<T>(target: Awaited<ReturnType<typeof resolveTarget>>, executionArn: string, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const d = await target.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (d.status === "SUCCEEDED") return JSON.parse(d.output ?? "null") as T;
+    if (d.status && d.status !== "RUNNING") throw new CliError(`execution ${d.name} ${d.status}: ${d.error ?? ""} ${d.cause ?? ""}`.trim());
+    await sleep(250);
+  }
+  throw new CliError(`execution did not finish within ${timeoutMs / 1000} s`);
+}
+
+async function waitForSettled(target: Awaited<ReturnType<typeof resolveTarget>>, email: string, timeoutMs = 300_000) {
+  const deadline = Date.now() + timeoutMs;
+  let seenDeparting = false;
+  while (Date.now() < deadline) {
+    const report = await statusOf(target, email);
+    if (report?.status === "DEPARTING") seenDeparting = true;
+    if (report && report.status !== "DEPARTING" && (seenDeparting || report.lastRun?.status !== "RUNNING") && report.lastRun) return report;
+    await sleep(300);
+  }
+  throw new CliError(`the offboarding of ${email} did not settle within ${timeoutMs / 1000} s; check revoke status ${email}`);
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  const err = e as Error & { exitCode?: number; code?: string };
+  if (err.code?.startsWith("commander.")) {
+    // commander has already printed its message (help, version or a usage error).
+    process.exit(err.code === "commander.helpDisplayed" || err.code === "commander.version" ? 0 : 2);
+  }
+  const code = e instanceof CliError ? e.exitCode : err.name === "ConfigError" ? 2 : 1;
+  process.stderr.write(`revoke: ${err.message.split("\n")[0]}\n`);
+  process.exit(code);
+}

@@ -1,0 +1,57 @@
+import type { Account, Profile, Run } from "../functions/lib/store";
+import type { Target } from "./target";
+
+export interface StatusReport {
+  subject: string;
+  subjectId: string;
+  status: Profile["status"];
+  departedAt: string | null;
+  apps: Array<{ id: string; name: string | null; state: Account["state"]; firstSeenAt: string; via: string; revokedAt: string | null; verifiedAt: string | null; detail: string | null }>;
+  lastRun: null | { executionName: string; status: Run["status"]; trigger: Run["trigger"]; startedAt: string; completedAt: string | null; summary: string | null };
+  scheduled: Array<{ effectiveAt: string; source: string }>;
+}
+
+/** Per-app states and the latest run of one person, as `revoke status` shows them. */
+export async function statusOf(target: Target, email: string): Promise<StatusReport | undefined> {
+  const profile = await target.store.findSubject({ email: email.toLowerCase() });
+  if (!profile) return undefined;
+  const [accounts, runs, scheduled] = await Promise.all([
+    target.store.listAccounts(profile.subjectId),
+    target.store.listRuns(profile.subjectId),
+    target.store.queryPrefix(`SUBJECT#${profile.subjectId}`, "SCHEDULED#"),
+  ]);
+  const last = [...runs].sort((a, b) => a.startedAt.localeCompare(b.startedAt)).pop();
+  return {
+    subject: email.toLowerCase(),
+    subjectId: profile.subjectId,
+    status: profile.status,
+    departedAt: profile.departedAt ?? null,
+    apps: accounts.map((a) => ({
+      id: a.appId,
+      name: a.appName ?? null,
+      state: a.state,
+      firstSeenAt: a.firstSeenAt,
+      via: a.via,
+      revokedAt: a.revokedAt ?? null,
+      verifiedAt: a.verifiedAt ?? null,
+      detail: a.detail ?? null,
+    })),
+    lastRun: last
+      ? { executionName: last.runName, status: last.status, trigger: last.trigger, startedAt: last.startedAt, completedAt: last.completedAt ?? null, summary: last.summary ?? null }
+      : null,
+    scheduled: scheduled.map((s) => ({ effectiveAt: String(s.effectiveAt), source: String((s.trigger as { source?: string })?.source ?? "") })),
+  };
+}
+
+export function formatStatus(r: StatusReport): string {
+  const lines = [`${r.subject} (${r.subjectId}): ${r.status}${r.departedAt ? `, departed ${r.departedAt}` : ""}`];
+  if (r.apps.length === 0) lines.push("  no app accounts recorded");
+  for (const a of r.apps) {
+    lines.push(`  ${a.id.padEnd(12)} ${a.state.padEnd(16)} first seen ${a.firstSeenAt} via ${a.via}${a.revokedAt ? `; revoked ${a.revokedAt}` : ""}${a.verifiedAt ? `; verified ${a.verifiedAt}` : ""}${a.detail ? ` (${a.detail})` : ""}`);
+  }
+  if (r.lastRun) {
+    lines.push(`  last run ${r.lastRun.executionName}: ${r.lastRun.status}, started ${r.lastRun.startedAt} by ${r.lastRun.trigger.source}${r.lastRun.trigger.actor ? ` (${r.lastRun.trigger.actor})` : ""}${r.lastRun.summary ? ` — ${r.lastRun.summary}` : ""}`);
+  }
+  for (const s of r.scheduled) lines.push(`  scheduled departure at ${s.effectiveAt} (${s.source})`);
+  return lines.join("\n");
+}

@@ -1,0 +1,65 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { SFNClient } from "@aws-sdk/client-sfn";
+import { Store } from "../functions/lib/store";
+
+/** Where the CLI acts: the local runtime (default) or a deployed stack (`--aws`). Same SDK calls for both. */
+export interface Target {
+  kind: "local" | "aws";
+  store: Store;
+  eventBridge: EventBridgeClient;
+  sfn: SFNClient;
+  busName: string;
+  stateMachineArn: string;
+}
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+export async function resolveTarget(opts: { aws?: boolean; dataDir?: string }): Promise<Target> {
+  if (opts.aws) {
+    const need = (name: string) => {
+      const v = process.env[name];
+      if (!v) throw new CliError(`--aws needs ${name} (from the stack outputs)`, 2);
+      return v;
+    };
+    const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+    return {
+      kind: "aws",
+      store: new Store(doc, need("REVOKE_TABLE_NAME")),
+      eventBridge: new EventBridgeClient({}),
+      sfn: new SFNClient({}),
+      busName: need("REVOKE_EVENT_BUS_NAME"),
+      stateMachineArn: need("REVOKE_STATE_MACHINE_ARN"),
+    };
+  }
+  const dataDir = opts.dataDir ?? process.env.REVOKE_DATA_DIR ?? ".data";
+  const infoFile = join(dataDir, "runtime.json");
+  if (!existsSync(infoFile)) throw new CliError(`no local runtime found in ${dataDir} (start one with \`npm start\`, or pass --aws)`);
+  const info = JSON.parse(readFileSync(infoFile, "utf8")) as { url: string; dynamoEndpoint: string; table: string; stateMachineArn: string };
+  try {
+    const res = await fetch(`${info.url}/health`, { signal: AbortSignal.timeout(2000) });
+    if (!res.ok) throw new Error();
+  } catch {
+    throw new CliError(`the local runtime at ${info.url} is not answering (start it with \`npm start\`)`);
+  }
+  const local = { region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } };
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ ...local, endpoint: info.dynamoEndpoint }), { marshallOptions: { removeUndefinedValues: true } });
+  return {
+    kind: "local",
+    store: new Store(doc, info.table),
+    eventBridge: new EventBridgeClient({ ...local, endpoint: info.url }),
+    sfn: new SFNClient({ ...local, endpoint: info.url }),
+    busName: "revoke-local",
+    stateMachineArn: info.stateMachineArn,
+  };
+}

@@ -1,0 +1,43 @@
+import "./log-level";
+import { parseArgs } from "node:util";
+import { runtimeInfoFile, startRuntime } from "./runtime";
+
+/**
+ * `npm start [-- --port N] [--data-dir DIR] [--catalog FILE]`: the local runtime, in the foreground.
+ * State lives under the data folder, so a restart keeps every arrival and re-drives unfinished runs.
+ */
+const { values } = parseArgs({
+  options: {
+    port: { type: "string" },
+    "data-dir": { type: "string", default: ".data" },
+    catalog: { type: "string", default: "config/apps.example.json" },
+  },
+});
+const port = Number(values.port ?? process.env.PORT ?? 4321);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  process.stderr.write(`revoke: --port must be a port number, not ${values.port ?? process.env.PORT}\n`);
+  process.exit(2);
+}
+
+const stamp = () => new Date().toISOString().slice(11, 19);
+try {
+  const runtime = await startRuntime({
+    dataDir: values["data-dir"]!,
+    catalogFile: values.catalog!,
+    port,
+    log: (line) => process.stdout.write(`${stamp()} ${line}\n`),
+  });
+  process.stdout.write(`revoke local runtime listening on ${runtime.url}\n`);
+  process.stdout.write(`  POST ${runtime.url}/events   canonical events and Okta / HR payloads\n`);
+  process.stdout.write(`  DynamoDB (dynalite) ${runtime.dynamoEndpoint}, data in ${values["data-dir"]}; CLI finds it via ${runtimeInfoFile(values["data-dir"]!)}\n`);
+  const stop = async () => {
+    await runtime.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+} catch (e) {
+  process.stderr.write(`revoke: ${(e as Error).message}\n`);
+  process.exit(1);
+}
+
