@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { ValidationError } from "../../../functions/lib/errors";
+import { normalizePayload } from "../../../functions/normalize";
+import { fixtureJson, testCatalog } from "../../helpers/fixtures";
+
+const ctx = { catalog: testCatalog };
+const bamboo = fixtureJson<Array<{ kind: string; body: Record<string, unknown> }>>("hr/bamboohr-webhooks.json");
+const fieldBased = () => structuredClone(bamboo.find((b) => b.kind.startsWith("field-based"))!.body);
+
+describe("generic HR termination (revoke.hr.termination)", () => {
+  const base = { type: "revoke.hr.termination", eventId: "evt-1", employeeId: "E1", email: "Alice@Example.com", effectiveDate: "2026-12-01" };
+
+  it("is a departure linking the HR id and the email", () => {
+    const { events } = normalizePayload(base, ctx);
+    expect(events[0]).toEqual({
+      detailType: "Identity.Departed",
+      detail: {
+        subject: { email: "alice@example.com", hrId: "E1" },
+        occurredAt: "2026-12-01T00:00:00.000Z",
+        effectiveAt: "2026-12-01T00:00:00.000Z",
+        source: "hr",
+        sourceEventId: "hr:evt-1",
+        reason: "HR termination",
+      },
+    });
+  });
+
+  it("takes numbers for ids and timestamps with odd offsets", () => {
+    const { detail } = normalizePayload({ ...base, employeeId: 1001, eventId: 7, effectiveDate: "2026-12-01T17:00:00-0500" }, ctx).events[0]!;
+    expect(detail.subject.hrId).toBe("1001");
+    expect(detail.sourceEventId).toBe("hr:7");
+    expect(detail.effectiveAt).toBe("2026-12-01T22:00:00.000Z");
+  });
+
+  it.each([
+    [{ email: undefined }, /email/],
+    [{ email: "not-an-email" }, /email/],
+    [{ eventId: "" }, /eventId/],
+    [{ effectiveDate: "soon" }, /effectiveDate is not a timestamp/],
+  ])("rejects %j with a reason naming the field", (change, reason) => {
+    expect(() => normalizePayload({ ...base, ...change }, ctx)).toThrow(reason);
+  });
+});
+
+describe("BambooHR webhooks (real fixture shapes)", () => {
+  it("a field-based change that is not a termination is ignored", () => {
+    expect(normalizePayload(fieldBased(), ctx)).toMatchObject({ events: [], ignored: [{ reason: "no termination in this change" }] });
+  });
+
+  it("Status Terminated is a departure at the termination date, with the work email when sent", () => {
+    const body = fieldBased();
+    (body.employees as Array<Record<string, unknown>>)[0] = {
+      action: "Updated",
+      changedFields: ["Status", "Termination Date"],
+      fields: { "Employment Status": "Terminated", "Termination Date": "2026-12-05", "Work Email": "bryony@example.com" },
+      id: 12345,
+      timestamp: "2026-01-31T18:42:00+0000",
+    };
+    const { detail } = normalizePayload(body, ctx).events[0]!;
+    expect(detail).toMatchObject({ subject: { hrId: "12345", email: "bryony@example.com" }, effectiveAt: "2026-12-05T00:00:00.000Z", occurredAt: "2026-01-31T18:42:00.000Z", source: "hr" });
+  });
+
+  it("Status inactive (any casing) without an email links by HR id alone", () => {
+    const body = fieldBased();
+    (body.employees as Array<Record<string, unknown>>)[0]!.fields = { status: "INACTIVE" };
+    expect(normalizePayload(body, ctx).events[0]!.detail.subject).toEqual({ hrId: "12345" });
+  });
+
+  it("a Deleted employee record is a departure", () => {
+    const body = fieldBased();
+    Object.assign((body.employees as Array<Record<string, unknown>>)[0]!, { action: "Deleted", changedFields: [], fields: {} });
+    expect(normalizePayload(body, ctx).events[0]!.detail.reason).toBe("employee record deleted in BambooHR");
+  });
+
+  it("event-based webhooks carry no values: ignored with a reason that says what to configure", () => {
+    const body = bamboo.find((b) => b.kind.startsWith("event-based"))!.body;
+    expect(normalizePayload(body, ctx).ignored[0]!.reason).toMatch(/field-based webhook/);
+  });
+
+  it("an employee entry without an id is rejected", () => {
+    const body = fieldBased();
+    delete (body.employees as Array<Record<string, unknown>>)[0]!.id;
+    expect(() => normalizePayload(body, ctx)).toThrow(ValidationError);
+  });
+});
+
+describe("canonical events", () => {
+  const detail = { subject: { email: "a@example.com" }, occurredAt: "2026-12-01T00:00:00Z", source: "manual", sourceEventId: "m-1", reason: "r", actor: "me" };
+  it("accepts the PutEvents shape and the detailType shape", () => {
+    expect(normalizePayload({ "detail-type": "Identity.Departed", detail }, ctx).events).toHaveLength(1);
+    expect(normalizePayload({ detailType: "Identity.Departed", detail }, ctx).events).toHaveLength(1);
+  });
+  it("rejects an unknown detail-type or source, and a subject with no identifier", () => {
+    expect(() => normalizePayload({ "detail-type": "Identity.Exploded", detail }, ctx)).toThrow(ValidationError);
+    expect(() => normalizePayload({ "detail-type": "Identity.Departed", detail: { ...detail, source: "mars" } }, ctx)).toThrow(ValidationError);
+    expect(() => normalizePayload({ "detail-type": "Identity.Departed", detail: { ...detail, subject: {} } }, ctx)).toThrow(/at least one identifier/);
+  });
+});
