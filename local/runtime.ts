@@ -1,5 +1,5 @@
 import "./log-level";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { loadCatalogFile } from "../functions/lib/catalog";
@@ -53,6 +53,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   loadCatalogFile(catalogFile); // a bad catalog stops start-up here, naming the entry and the field
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
+  refuseIfInUse(dataDir);
   const dynamo = await startDynamo(join(dataDir, "dynamodb"), LOCAL_TABLE);
 
   process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
@@ -112,4 +113,23 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       await dynamo.close();
     },
   };
+}
+
+/** LevelDB allows one process per folder; say so plainly instead of failing inside dynalite. */
+function refuseIfInUse(dataDir: string) {
+  const file = runtimeInfoFile(dataDir);
+  if (!existsSync(file)) return;
+  let pid: number | undefined;
+  try {
+    pid = (JSON.parse(readFileSync(file, "utf8")) as { pid?: number }).pid;
+  } catch {
+    return;
+  }
+  if (!pid || pid === process.pid) return;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return; // not running: a stale file from a runtime that was stopped or killed
+  }
+  throw new Error(`data folder ${dataDir} is in use by another local runtime (pid ${pid}); stop it or pass --data-dir`);
 }

@@ -9,3 +9,8 @@ declare module "dynalite" {
   }
   export default function dynalite(options?: DynaliteOptions): Server;
 }
+
+// asl-validator ships JavaScript only; this is the call the tests make.
+declare module "asl-validator" {
+  export default function aslValidator(definition: unknown, options?: { checkPaths?: boolean; checkArn?: boolean }): { isValid: boolean; errors: unknown[]; errorsText: (separator?: string) => string };
+}

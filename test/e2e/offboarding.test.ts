@@ -1,0 +1,200 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildDemoPayloads, type DemoApp } from "../../demo/payloads";
+import { type Runtime, startRuntime } from "../../local/runtime";
+import { failTimes, ScimApp } from "../../local/scim-app";
+import { runTs } from "../helpers/cli";
+import { oktaEvent } from "../helpers/fixtures";
+
+/**
+ * The main job end to end on the embedded default: real HTTP ingress, the bus with the deployed rules,
+ * the ASL run locally, dynalite, and real SCIM 2.0 servers whose own stores are checked afterwards.
+ */
+const apps: DemoApp[] = [
+  { id: "crm", name: "CRM", oktaInstanceId: "0oam30ffmvM5cLzxo0h7", tokenEnv: "E2E_CRM_TOKEN" },
+  { id: "wiki", name: "Wiki", oktaInstanceId: "0oabe0e2jruaQccDf0h7", tokenEnv: "E2E_WIKI_TOKEN" },
+  { id: "flaky", name: "Flaky", oktaInstanceId: "0oaFLAKY000000000001", tokenEnv: "E2E_FLAKY_TOKEN" },
+];
+const servers = new Map<string, ScimApp>();
+let runtime: Runtime;
+let dataDir: string;
+
+const post = async (body: unknown) => {
+  const res = await fetch(`${runtime.url}/events`, { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+};
+const termination = (email: string, eventId: string) => ({ type: "revoke.hr.termination", eventId, employeeId: eventId, email, effectiveDate: new Date().toISOString().slice(0, 10) });
+/** An SSO of `email` into `app`, from the real fixture event, as the app JIT-creates the account. */
+const ssoArrival = (email: string, appId: string, uuid: string) => {
+  const event = oktaEvent("user.authentication.sso");
+  const app = apps.find((a) => a.id === appId)!;
+  event.uuid = uuid;
+  (event.actor as Record<string, unknown>).alternateId = email;
+  (event.actor as Record<string, unknown>).id = `00u${Buffer.from(email).toString("hex").slice(0, 15)}`;
+  event.target = [
+    { id: app.oktaInstanceId, type: "AppInstance", alternateId: app.name, displayName: app.name },
+    { id: "0ua0000000000000000", type: "AppUser", alternateId: email, displayName: email },
+  ];
+  servers.get(appId)!.jitCreate(email);
+  return event;
+};
+const statusOf = async (email: string) => {
+  const profile = await runtime.store.findSubject({ email });
+  const run = profile?.lastRun ? await runtime.store.getRun(profile.subjectId, profile.lastRun) : undefined;
+  return { profile, run, runs: profile ? await runtime.store.listRuns(profile.subjectId) : [] };
+};
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), "revoke-e2e-"));
+  for (const app of apps) {
+    process.env[app.tokenEnv] = `token-${app.id}`;
+    servers.set(app.id, await new ScimApp({ token: `token-${app.id}` }).start());
+  }
+  const catalogFile = join(dataDir, "apps.json");
+  writeFileSync(
+    catalogFile,
+    JSON.stringify({
+      apps: apps.map((a) => ({ id: a.id, name: a.name, mode: "scim", owner: "o@example.com", scim: { baseUrl: servers.get(a.id)!.baseUrl, tokenRef: a.tokenEnv }, okta: { appInstanceIds: [a.oktaInstanceId] } })),
+    }),
+  );
+  runtime = await startRuntime({ dataDir, catalogFile, retryIntervalMs: 0 });
+});
+afterAll(async () => {
+  await runtime?.stop();
+  for (const s of servers.values()) await s.stop();
+});
+
+describe("a real termination revokes JIT accounts and proves it", () => {
+  it("demo flow: Okta hook + log-stream arrivals, HR termination twice → one run, both apps inactive on the servers", async () => {
+    const payloads = buildDemoPayloads(apps.slice(0, 2), (p, e) => readFileSync(p, e));
+    for (const arrival of payloads.arrivals) {
+      servers.get(arrival.appId)!.jitCreate(arrival.accountName);
+      expect((await post(arrival.body)).status).toBe(200);
+    }
+    expect((await post(payloads.arrivals[0]!.body)).status).toBe(200);
+    await runtime.idle();
+    expect((await post(payloads.termination)).status).toBe(200);
+    expect((await post(payloads.termination)).status).toBe(200);
+    await runtime.idle();
+
+    const { profile, run, runs } = await statusOf(payloads.email);
+    expect(runs).toHaveLength(1);
+    expect(profile).toMatchObject({ status: "OFFBOARDED", hrId: "1001" });
+    expect(run).toMatchObject({ status: "OFFBOARDED", trigger: { source: "hr" } });
+    for (const appId of ["crm", "wiki"]) {
+      expect(servers.get(appId)!.findByUserName(payloads.email)?.active).toBe(false);
+      const result = run!.results.find((r) => r.appId === appId)!;
+      expect(result).toMatchObject({ state: "REVOKED", revokedAt: expect.any(String), verifiedAt: expect.any(String) });
+      expect(result.evidence.map((e) => `${e.method} ${e.status}`)).toEqual(["GET 200", "PATCH 200", "GET 200"]);
+      expect(JSON.stringify(result.evidence)).not.toContain("token-");
+    }
+    const exec = await runtime.sfn.describe(run!.runName);
+    expect(exec?.status).toBe("SUCCEEDED");
+  });
+
+  it("a termination for someone with no recorded arrivals ends OFFBOARDED with nothing to revoke", async () => {
+    await post(termination("nobody@example.com", "t-nobody"));
+    await runtime.idle();
+    const { run } = await statusOf("nobody@example.com");
+    expect(run).toMatchObject({ status: "OFFBOARDED", summary: "nothing to revoke: no accounts recorded for this person", results: [] });
+  });
+
+  it("an app that answers 503 is retried, then NEEDS_ATTENTION for it alone; the other app is still revoked", async () => {
+    const email = "pat@example.com";
+    await post(ssoArrival(email, "crm", "aaaaaaaa-0000-4000-8000-000000000001"));
+    await post(ssoArrival(email, "flaky", "aaaaaaaa-0000-4000-8000-000000000002"));
+    await runtime.idle();
+    servers.get("flaky")!.inject(failTimes(1000, 503));
+    await post(termination(email, "t-pat"));
+    await runtime.idle();
+    servers.get("flaky")!.clearFaults();
+    const { profile, run } = await statusOf(email);
+    expect(profile?.status).toBe("NEEDS_ATTENTION");
+    expect(run?.results.find((r) => r.appId === "flaky")).toMatchObject({ state: "FAILED", detail: expect.stringContaining("503") });
+    expect(run?.results.find((r) => r.appId === "crm")).toMatchObject({ state: "REVOKED" });
+    expect(servers.get("crm")!.findByUserName(email)?.active).toBe(false);
+    expect(servers.get("flaky")!.findByUserName(email)?.active).toBe(true);
+    expect((await runtime.sfn.describe(run!.runName))?.error).toBe("NeedsAttention");
+  });
+
+  it("an app that answers 429 then recovers is revoked", async () => {
+    const email = "quinn@example.com";
+    await post(ssoArrival(email, "flaky", "aaaaaaaa-0000-4000-8000-000000000003"));
+    await runtime.idle();
+    servers.get("flaky")!.inject(failTimes(2, 429, "PATCH", { "Retry-After": "1" }));
+    await post(termination(email, "t-quinn"));
+    await runtime.idle();
+    servers.get("flaky")!.clearFaults();
+    expect((await statusOf(email)).run?.status).toBe("OFFBOARDED");
+    expect(servers.get("flaky")!.findByUserName(email)?.active).toBe(false);
+  });
+
+  it("an app that says 200 but changes nothing is caught by the read-back", async () => {
+    const email = "rae@example.com";
+    await post(ssoArrival(email, "flaky", "aaaaaaaa-0000-4000-8000-000000000004"));
+    await runtime.idle();
+    servers.get("flaky")!.ignoreDeactivations();
+    await post(termination(email, "t-rae"));
+    await runtime.idle();
+    servers.get("flaky")!.clearFaults();
+    const { run } = await statusOf(email);
+    expect(run?.results[0]).toMatchObject({ appId: "flaky", state: "FAILED", detail: expect.stringContaining("Unverified") });
+    expect(run?.status).toBe("NEEDS_ATTENTION");
+  });
+
+  it("an arrival after the departure trips the wire: that account is revoked at once", async () => {
+    const email = "sam@example.com";
+    await post(ssoArrival(email, "crm", "aaaaaaaa-0000-4000-8000-000000000005"));
+    await runtime.idle();
+    await post(termination(email, "t-sam"));
+    await runtime.idle();
+    expect((await statusOf(email)).profile?.status).toBe("OFFBOARDED");
+    await post(ssoArrival(email, "wiki", "aaaaaaaa-0000-4000-8000-000000000006"));
+    await runtime.idle();
+    const { runs, profile } = await statusOf(email);
+    const trip = runs.find((r) => r.runName.startsWith("tripwire-"));
+    expect(trip).toMatchObject({ status: "OFFBOARDED", trigger: { reason: "arrival after departure" }, results: [expect.objectContaining({ appId: "wiki", state: "REVOKED" })] });
+    expect(servers.get("wiki")!.findByUserName(email)?.active).toBe(false);
+    expect(profile?.status).toBe("OFFBOARDED");
+  });
+
+  it("malformed and unknown payloads get 400 with a reason and store nothing", async () => {
+    const before = (await runtime.store.queryPrefix("LOCALEXEC", "")).length;
+    for (const body of ["{", '{"type":"revoke.hr.termination","eventId":"x","employeeId":"1","effectiveDate":"2026-01-01"}', '{"eventType":"com.okta.event_hook"}']) {
+      const res = await post(body);
+      expect(res.status).toBe(400);
+      expect(typeof res.body.error).toBe("string");
+    }
+    await runtime.idle();
+    expect((await runtime.store.queryPrefix("LOCALEXEC", "")).length).toBe(before);
+    expect((await runtime.store.queryPrefix("DLQ", "")).length).toBe(0);
+  });
+
+  it("a body over the limit is 413", async () => {
+    const res = await fetch(`${runtime.url}/events`, { method: "POST", body: "x".repeat(300 * 1024) });
+    expect(res.status).toBe(413);
+  });
+
+  it("revoke status --json and a manual offboarding through the CLI, against this runtime", async () => {
+    const email = "tess@example.com";
+    await post(ssoArrival(email, "crm", "aaaaaaaa-0000-4000-8000-000000000007"));
+    await runtime.idle();
+    const dry = await runTs("cli/revoke.ts", ["--data-dir", dataDir, "offboard", "--subject", email, "--reason", "check", "--dry-run", "--json"]);
+    expect(dry.code).toBe(0);
+    expect(JSON.parse(dry.stdout.trim().split("\n").pop()!)).toMatchObject({ dryRun: true, apps: [{ appId: "crm", mode: "scim" }] });
+    expect(servers.get("crm")!.findByUserName(email)?.active).toBe(true);
+
+    const manual = await runTs("cli/revoke.ts", ["--data-dir", dataDir, "offboard", "--subject", email, "--reason", "compromised laptop", "--wait", "--json"], { REVOKE_ACTOR: "oncall-1" });
+    expect(manual.code).toBe(0);
+    const status = await runTs("cli/revoke.ts", ["--data-dir", dataDir, "status", email, "--json"]);
+    const report = JSON.parse(status.stdout.trim().split("\n").pop()!);
+    expect(report).toMatchObject({ subject: email, status: "OFFBOARDED", apps: [{ id: "crm", state: "REVOKED" }], lastRun: { status: "OFFBOARDED", trigger: { source: "manual", actor: "oncall-1", reason: "compromised laptop" } } });
+    expect(servers.get("crm")!.findByUserName(email)?.active).toBe(false);
+
+    const unknown = await runTs("cli/revoke.ts", ["--data-dir", dataDir, "status", "ghost@example.com"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr.trim().split("\n")).toEqual(["revoke: no one known as ghost@example.com"]);
+  });
+});

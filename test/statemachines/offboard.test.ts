@@ -1,0 +1,211 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import aslValidator from "asl-validator";
+import { describe, expect, it } from "vitest";
+import { FunctionName, OFFBOARD_SUBSTITUTIONS } from "../../functions/lib/rules";
+import { type ExecutionRegistry, LocalStepFunctions, localStateMachineArn } from "../../local/stepfunctions";
+
+const ASL_DIR = join(import.meta.dirname, "../../statemachines");
+
+/** The engine's execution registry, in memory. */
+function memoryRegistry(): ExecutionRegistry {
+  const items = new Map<string, Record<string, unknown>>();
+  const key = (pk: unknown, sk: unknown) => `${String(pk)}|${String(sk)}`;
+  return {
+    putIfAbsent: async (item) => (items.has(key(item.pk, item.sk)) ? false : (items.set(key(item.pk, item.sk), item), true)),
+    putItem: async (item) => void items.set(key(item.pk, item.sk), item),
+    getItem: async (pk, sk) => items.get(key(pk, sk)),
+    queryPrefix: async (pk, prefix) => [...items.values()].filter((i) => i.pk === pk && String(i.sk).startsWith(prefix)),
+  };
+}
+
+type Behaviour = (payload: Record<string, unknown>, call: number) => unknown;
+const named = (name: string, message = name) => Object.assign(new Error(message), { name });
+
+/**
+ * Stub functions with a script per function. Outcome and close follow the contracts of the real ones
+ * (REVOKED needs revoke + verify and no error; OFFBOARDED needs every app REVOKED and no error), so
+ * what is under test is the ASL's wiring: paths, retries, catches and the Choice states.
+ */
+function harness(script: Partial<Record<FunctionName, Behaviour>>) {
+  const calls: Array<{ fn: FunctionName; payload: Record<string, unknown> }> = [];
+  const defaults: Record<string, Behaviour> = {
+    [FunctionName.ScimRevoke]: () => ({ scimId: "s1", found: true, revokedAt: "t-revoked", evidence: [] }),
+    [FunctionName.ScimVerify]: () => ({ verifiedAt: "t-verified", readBack: "inactive", evidence: [] }),
+    [FunctionName.RecordAppOutcome]: (p) => {
+      const app = p.app as { appId: string; mode: string };
+      const ok = p.revoke && p.verify && !p.error;
+      return { appId: app.appId, mode: app.mode, state: ok ? "REVOKED" : "FAILED", detail: p.error ? (p.error as { Error: string }).Error : undefined, evidence: [] };
+    },
+    [FunctionName.CloseRun]: (p) => {
+      const results = (p.results ?? []) as Array<{ state: string }>;
+      const ok = !p.error && results.every((r) => r.state === "REVOKED");
+      return { subjectId: p.subjectId, runName: p.runName, status: ok ? "OFFBOARDED" : "NEEDS_ATTENTION", summary: "", apps: results, sawError: p.error ?? null };
+    },
+  };
+  const counts = new Map<string, number>();
+  const invoker = {
+    invoke: async (fn: FunctionName, payload: unknown) => {
+      calls.push({ fn, payload: payload as Record<string, unknown> });
+      const n = (counts.get(fn) ?? 0) + 1;
+      counts.set(fn, n);
+      const behaviour = script[fn] ?? defaults[fn];
+      if (!behaviour) throw new Error(`no stub for ${fn}`);
+      return behaviour(payload as Record<string, unknown>, n);
+    },
+  };
+  const sfn = new LocalStepFunctions(memoryRegistry(), invoker, { retryIntervalMs: 0 });
+  sfn.register("offboard", join(ASL_DIR, "offboard.asl.json"), OFFBOARD_SUBSTITUTIONS);
+  const run = async (input: Record<string, unknown>) => {
+    const name = `t-${crypto.randomUUID()}`;
+    await sfn.startExecution(localStateMachineArn("offboard"), name, JSON.stringify(input));
+    const record = (await sfn.waitFor(name))!;
+    return { ...record, output: record.output ? JSON.parse(record.output) : undefined };
+  };
+  const callsTo = (fn: FunctionName) => calls.filter((c) => c.fn === fn);
+  return { run, calls, callsTo };
+}
+
+const trigger = { source: "hr", sourceEventId: "hr:1", occurredAt: "2026-12-03T00:00:00Z" };
+const input = { runName: "run-1", subjectId: "sub-1", trigger, dryRun: false };
+const app = (appId: string, mode = "scim") => ({ appId, appName: appId, mode, emails: ["a@example.com"], action: "x" });
+const plan = (apps: unknown[], extra = {}) => () => ({ ...input, subjectStatus: "DEPARTING", apps, skipped: [], ...extra });
+
+describe("statemachines/*.asl.json", () => {
+  it.each(readdirSync(ASL_DIR).filter((f) => f.endsWith(".asl.json")))("%s is valid ASL", (file) => {
+    const { isValid, errors } = aslValidator(JSON.parse(readFileSync(join(ASL_DIR, file), "utf8")));
+    expect(errors).toEqual([]);
+    expect(isValid).toBe(true);
+  });
+
+  it("every definitionSubstitutions placeholder in the ASL has a function", () => {
+    const text = readFileSync(join(ASL_DIR, "offboard.asl.json"), "utf8");
+    const placeholders = [...text.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]);
+    expect(new Set(placeholders)).toEqual(new Set(Object.keys(OFFBOARD_SUBSTITUTIONS)));
+  });
+});
+
+describe("offboard state machine, run locally through every branch", () => {
+  it("happy path: plan → revoke → verify → record, per app → close OFFBOARDED", async () => {
+    const h = harness({ [FunctionName.PlanOffboarding]: plan([app("crm"), app("wiki")]) });
+    const result = await h.run(input);
+    expect(result.status).toBe("SUCCEEDED");
+    expect(result.output).toMatchObject({ status: "OFFBOARDED", apps: [{ appId: "crm", state: "REVOKED" }, { appId: "wiki", state: "REVOKED" }] });
+    const verify = h.callsTo(FunctionName.ScimVerify)[0]!.payload;
+    expect(verify).toMatchObject({ subjectId: "sub-1", runName: "run-1", app: { appId: expect.any(String) }, revoke: { scimId: "s1", found: true, revokedAt: "t-revoked" } });
+    expect(h.callsTo(FunctionName.RecordAppOutcome)[0]!.payload).toHaveProperty("verify.verifiedAt", "t-verified");
+    expect(h.callsTo(FunctionName.CloseRun)[0]!.payload).toMatchObject({ runName: "run-1", trigger, results: expect.any(Array) });
+  });
+
+  it("dry run: stops after the plan and returns it; nothing is revoked or recorded", async () => {
+    const h = harness({ [FunctionName.PlanOffboarding]: plan([app("crm")], { dryRun: true }) });
+    const result = await h.run({ ...input, dryRun: true });
+    expect(result.status).toBe("SUCCEEDED");
+    expect(result.output).toMatchObject({ dryRun: true, apps: [{ appId: "crm" }] });
+    expect(h.calls.map((c) => c.fn)).toEqual([FunctionName.PlanOffboarding]);
+  });
+
+  it("nothing to revoke: the Map is empty and the run closes OFFBOARDED", async () => {
+    const h = harness({ [FunctionName.PlanOffboarding]: plan([]) });
+    const result = await h.run(input);
+    expect(result.output).toMatchObject({ status: "OFFBOARDED", apps: [] });
+    expect(h.callsTo(FunctionName.ScimRevoke)).toEqual([]);
+  });
+
+  it("manual and unmapped apps skip the SCIM path and are recorded for a person", async () => {
+    const h = harness({ [FunctionName.PlanOffboarding]: plan([app("payroll", "manual"), app("okta-0oaX", "unmapped")]) });
+    const result = await h.run(input);
+    expect(h.callsTo(FunctionName.ScimRevoke)).toEqual([]);
+    expect(h.callsTo(FunctionName.RecordAppOutcome).map((c) => c.payload.revoke)).toEqual([undefined, undefined]);
+    expect(result).toMatchObject({ status: "FAILED", error: "NeedsAttention" });
+  });
+
+  it("Throttled is retried, then succeeds", async () => {
+    const h = harness({
+      [FunctionName.PlanOffboarding]: plan([app("crm")]),
+      [FunctionName.ScimRevoke]: (_p, n) => {
+        if (n <= 2) throw named("Throttled", "PATCH → 429");
+        return { scimId: "s1", found: true, revokedAt: "t", evidence: [] };
+      },
+    });
+    const result = await h.run(input);
+    expect(h.callsTo(FunctionName.ScimRevoke)).toHaveLength(3);
+    expect(result.output).toMatchObject({ status: "OFFBOARDED" });
+  });
+
+  it("Transient until retries run out: the app is FAILED with the error, the others still revoked, the run NEEDS_ATTENTION", async () => {
+    const h = harness({
+      [FunctionName.PlanOffboarding]: plan([app("down"), app("up")]),
+      [FunctionName.ScimRevoke]: (p) => {
+        if ((p.app as { appId: string }).appId === "down") throw named("Transient", "PATCH → 503");
+        return { scimId: "s2", found: true, revokedAt: "t", evidence: [] };
+      },
+    });
+    const result = await h.run(input);
+    expect(h.callsTo(FunctionName.ScimRevoke).filter((c) => (c.payload.app as { appId: string }).appId === "down")).toHaveLength(5);
+    const outcomes = h.callsTo(FunctionName.RecordAppOutcome).map((c) => c.payload);
+    expect(outcomes.find((o) => (o.app as { appId: string }).appId === "down")).toMatchObject({ error: { Error: "Transient", Cause: "PATCH → 503" } });
+    expect(h.callsTo(FunctionName.CloseRun)[0]!.payload.results).toEqual(
+      expect.arrayContaining([expect.objectContaining({ appId: "down", state: "FAILED" }), expect.objectContaining({ appId: "up", state: "REVOKED" })]),
+    );
+    expect(result).toMatchObject({ status: "FAILED", error: "NeedsAttention" });
+  });
+
+  it("Permanent is not retried", async () => {
+    const h = harness({
+      [FunctionName.PlanOffboarding]: plan([app("crm")]),
+      [FunctionName.ScimRevoke]: () => {
+        throw named("Permanent", "PATCH → 400");
+      },
+    });
+    await h.run(input);
+    expect(h.callsTo(FunctionName.ScimRevoke)).toHaveLength(1);
+    expect(h.callsTo(FunctionName.ScimVerify)).toHaveLength(0);
+  });
+
+  it("a read-back that still shows the account active is retried briefly, then FAILED", async () => {
+    const h = harness({
+      [FunctionName.PlanOffboarding]: plan([app("crm")]),
+      [FunctionName.ScimVerify]: () => {
+        throw named("Unverified", "read-back shows active=true");
+      },
+    });
+    const result = await h.run(input);
+    expect(h.callsTo(FunctionName.ScimVerify)).toHaveLength(3);
+    expect(h.callsTo(FunctionName.RecordAppOutcome)[0]!.payload).toMatchObject({ revoke: { scimId: "s1" }, error: { Error: "Unverified" } });
+    expect(result.error).toBe("NeedsAttention");
+  });
+
+  it("Lambda service errors are retried like the AWS integration's transient faults", async () => {
+    const h = harness({
+      [FunctionName.PlanOffboarding]: (_p, n) => {
+        if (n === 1) throw named("Lambda.ServiceException");
+        return plan([])();
+      },
+    });
+    expect((await h.run(input)).output).toMatchObject({ status: "OFFBOARDED" });
+  });
+
+  it("a plan that fails still closes the run, as NEEDS_ATTENTION with the error", async () => {
+    const h = harness({
+      [FunctionName.PlanOffboarding]: () => {
+        throw named("Permanent", "table missing");
+      },
+    });
+    const result = await h.run(input);
+    expect(h.callsTo(FunctionName.CloseRun)[0]!.payload).toMatchObject({ runName: "run-1", subjectId: "sub-1", error: { Error: "Permanent", Cause: "table missing" } });
+    expect(result.error).toBe("NeedsAttention");
+  });
+
+  it("a failure recording an outcome fails the Map, and the run still closes NEEDS_ATTENTION", async () => {
+    const h = harness({
+      [FunctionName.PlanOffboarding]: plan([app("crm")]),
+      [FunctionName.RecordAppOutcome]: () => {
+        throw named("Permanent", "condition failed");
+      },
+    });
+    const result = await h.run(input);
+    expect(h.callsTo(FunctionName.CloseRun)[0]!.payload).toMatchObject({ error: { Error: "Permanent" } });
+    expect(result.error).toBe("NeedsAttention");
+  });
+});
