@@ -1,0 +1,253 @@
+import { join, resolve } from "node:path";
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from "aws-cdk-lib";
+import { HttpApi, HttpMethod, CfnStage } from "aws-cdk-lib/aws-apigatewayv2";
+import { HttpIamAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
+import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
+import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
+import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
+import { Archive, EventBus, Rule } from "aws-cdk-lib/aws-events";
+import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
+import { Key } from "aws-cdk-lib/aws-kms";
+import { Architecture, type IFunction, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
+import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Secret } from "aws-cdk-lib/aws-secretsmanager";
+import { Topic } from "aws-cdk-lib/aws-sns";
+import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
+import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cdk-lib/aws-stepfunctions";
+import type { Construct } from "constructs";
+import type { Catalog } from "../functions/lib/catalog";
+import { BUS_SOURCE } from "../functions/lib/events";
+import { BUS_RULES, FUNCTION_ENTRIES, FunctionName, OFFBOARD_SUBSTITUTIONS } from "../functions/lib/rules";
+import { TABLE_KEYS } from "../functions/lib/store";
+
+const ROOT = resolve(import.meta.dirname, "..");
+
+export interface RevocationStackProps extends StackProps {
+  catalog: Catalog;
+  /** The catalog file, bundled into the functions that read it (same file the local runtime uses). */
+  catalogFile: string;
+  alertEmail?: string;
+}
+
+/**
+ * The whole pipeline on AWS, from the same sources as the local runtime: the handlers in functions/,
+ * the ASL in statemachines/, and the bus rules in functions/lib/rules.ts.
+ */
+export class RevocationStack extends Stack {
+  readonly table: Table;
+  readonly bus: EventBus;
+  readonly stateMachine: StateMachine;
+  readonly functions: Record<FunctionName, NodejsFunction>;
+  readonly api: HttpApi;
+
+  constructor(scope: Construct, id: string, props: RevocationStackProps) {
+    super(scope, id, props);
+
+    const key = new Key(this, "DataKey", {
+      description: "Encrypts the revocation ledger, its queues and its alerts",
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // Table (not TableV2): a customer-managed key on TableV2 needs a region-bound stack, and this
+    // stack must synthesize offline without one.
+    this.table = new Table(this, "Ledger", {
+      partitionKey: { name: TABLE_KEYS.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.sortKey, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      encryption: TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: key,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.bus = new EventBus(this, "Bus", { description: "Canonical identity events: arrivals, departures, outcomes" });
+    new Archive(this, "BusArchive", {
+      sourceEventBus: this.bus,
+      eventPattern: { source: [BUS_SOURCE] },
+      retention: Duration.days(365),
+      description: "Every canonical event, for replay after an outage or a fix",
+    });
+
+    const alerts = new Topic(this, "Alerts", { displayName: "Revocation pipeline alerts", masterKey: key, enforceSSL: true });
+    if (props.alertEmail) alerts.addSubscription(new EmailSubscription(props.alertEmail));
+
+    const catalogFile = resolve(ROOT, props.catalogFile);
+    const dlqs: Queue[] = [];
+    const deadLetterQueue = (id: string) => {
+      const queue = new Queue(this, id, { encryption: QueueEncryption.KMS, encryptionMasterKey: key, enforceSSL: true, retentionPeriod: Duration.days(14) });
+      dlqs.push(queue);
+      new Alarm(this, `${id}-alarm`, {
+        alarmDescription: `${id} holds events that were not processed (a departure or an arrival may be waiting); inspect and redrive`,
+        metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }).addAlarmAction(new SnsAction(alerts));
+      return queue;
+    };
+    // Functions the bus invokes asynchronously: an error after Lambda's own retries would otherwise be
+    // dropped, because a rule target's DLQ only receives events that could not be delivered at all.
+    const asyncInvoked = new Set<FunctionName>([FunctionName.RecordArrival, FunctionName.StartOffboarding]);
+    const fn = (name: FunctionName, extraEnv: Record<string, string> = {}) => {
+      const logGroup = new LogGroup(this, `${name}-logs`, { retention: RetentionDays.SIX_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
+      return new NodejsFunction(this, name, {
+        entry: join(ROOT, FUNCTION_ENTRIES[name]),
+        runtime: Runtime.NODEJS_24_X,
+        architecture: Architecture.ARM_64,
+        memorySize: 256,
+        timeout: Duration.seconds(30),
+        tracing: Tracing.ACTIVE,
+        logGroup,
+        // The on-failure record keeps the event and the error that stopped it: a dead letter with its reason.
+        ...(asyncInvoked.has(name) ? { onFailure: new SqsDestination(deadLetterQueue(`${name}-failed`)), retryAttempts: 2 } : {}),
+        environment: {
+          TABLE_NAME: this.table.tableName,
+          EVENT_BUS_NAME: this.bus.eventBusName,
+          APP_CATALOG_FILE: "/var/task/apps.json",
+          POWERTOOLS_SERVICE_NAME: "revoke",
+          POWERTOOLS_LOG_LEVEL: "INFO",
+          NODE_OPTIONS: "--enable-source-maps",
+          ...extraEnv,
+        },
+        bundling: {
+          minify: true,
+          sourceMap: true,
+          format: OutputFormat.ESM,
+          target: "node22",
+          mainFields: ["module", "main"],
+          // ESM bundles of CommonJS dependencies need a require().
+          banner: "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);",
+          commandHooks: {
+            beforeBundling: () => [],
+            beforeInstall: () => [],
+            // The catalog travels inside the bundle, validated by the same schema at start-up.
+            afterBundling: (_in: string, outputDir: string) => [`cp ${JSON.stringify(catalogFile)} ${JSON.stringify(join(outputDir, "apps.json"))}`],
+          },
+        },
+      });
+    };
+
+    const functions = {} as Record<FunctionName, NodejsFunction>;
+    for (const name of Object.values(FunctionName)) {
+      if (name === FunctionName.StartOffboarding || name === FunctionName.RecordArrival) continue;
+      functions[name] = fn(name);
+    }
+
+    const logGroup = new LogGroup(this, "OffboardLogs", { retention: RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
+    this.stateMachine = new StateMachine(this, "Offboard", {
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromFile(join(ROOT, "statemachines/offboard.asl.json")),
+      definitionSubstitutions: Object.fromEntries(Object.entries(OFFBOARD_SUBSTITUTIONS).map(([placeholder, name]) => [placeholder, functions[name].functionArn])),
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: true },
+    });
+    for (const name of Object.values(OFFBOARD_SUBSTITUTIONS)) functions[name].grantInvoke(this.stateMachine);
+
+    const starterEnv = { STATE_MACHINE_ARN: this.stateMachine.stateMachineArn };
+    functions[FunctionName.StartOffboarding] = fn(FunctionName.StartOffboarding, starterEnv);
+    functions[FunctionName.RecordArrival] = fn(FunctionName.RecordArrival, starterEnv);
+    this.functions = functions;
+
+    // Least privilege, per function: what each one reads and writes, nothing more.
+    const readers = [FunctionName.PlanOffboarding];
+    const writers = [FunctionName.RecordArrival, FunctionName.StartOffboarding, FunctionName.ScimRevoke, FunctionName.RecordAppOutcome, FunctionName.CloseRun];
+    for (const name of readers) this.table.grantReadData(functions[name]);
+    for (const name of writers) this.table.grantReadWriteData(functions[name]);
+    for (const name of [FunctionName.Ingest, FunctionName.RecordArrival, FunctionName.CloseRun]) this.bus.grantPutEventsTo(functions[name]);
+    for (const name of [FunctionName.StartOffboarding, FunctionName.RecordArrival]) this.stateMachine.grantStartExecution(functions[name]);
+    for (const app of props.catalog.apps) {
+      const ref = app.scim?.tokenRef;
+      if (!ref?.startsWith("arn:aws:secretsmanager:")) continue;
+      const secret = Secret.fromSecretCompleteArn(this, `secret-${app.id}`, ref);
+      for (const name of [FunctionName.ScimRevoke, FunctionName.ScimVerify]) secret.grantRead(functions[name]);
+    }
+
+    // One rule per entry of BUS_RULES, each target with retries and a dead-letter queue that keeps the reason.
+    for (const rule of BUS_RULES) {
+      new Rule(this, `rule-${rule.name}`, {
+        eventBus: this.bus,
+        description: rule.description,
+        eventPattern: rule.pattern as never,
+        targets: [new LambdaFunction(functions[rule.target], { deadLetterQueue: deadLetterQueue(`${rule.name}-undelivered`), retryAttempts: 8, maxEventAge: Duration.hours(6) })],
+      });
+    }
+
+    new Alarm(this, "OffboardFailedAlarm", {
+      alarmDescription: "An offboarding ended NEEDS_ATTENTION or failed: some access was not revoked and verified",
+      metric: this.stateMachine.metricFailed({ period: Duration.minutes(5) }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(new SnsAction(alerts));
+
+    // POST /events for operators' tooling, signed with SigV4. The vendor webhooks with their own
+    // authentication (Okta secret, Graph clientState, HR HMAC) are issue 3.
+    const accessLogs = new LogGroup(this, "ApiAccessLogs", { retention: RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
+    this.api = new HttpApi(this, "Api", { description: "Revocation pipeline ingress", createDefaultStage: true });
+    this.api.addRoutes({
+      path: "/events",
+      methods: [HttpMethod.POST],
+      integration: new HttpLambdaIntegration("ingest", functions[FunctionName.Ingest] as IFunction),
+      authorizer: new HttpIamAuthorizer(),
+    });
+    const stage = this.api.defaultStage!.node.defaultChild as CfnStage;
+    stage.defaultRouteSettings = { throttlingBurstLimit: 100, throttlingRateLimit: 50 };
+    stage.accessLogSettings = {
+      destinationArn: accessLogs.logGroupArn,
+      format: JSON.stringify({ requestId: "$context.requestId", ip: "$context.identity.sourceIp", route: "$context.routeKey", status: "$context.status", latency: "$context.responseLatency" }),
+    };
+
+    this.acknowledgeNagFindings(functions, dlqs, asyncInvoked);
+
+    new CfnOutput(this, "TableName", { value: this.table.tableName, description: "REVOKE_TABLE_NAME for `revoke --aws`" });
+    new CfnOutput(this, "EventBusName", { value: this.bus.eventBusName, description: "REVOKE_EVENT_BUS_NAME for `revoke --aws`" });
+    new CfnOutput(this, "StateMachineArn", { value: this.stateMachine.stateMachineArn, description: "REVOKE_STATE_MACHINE_ARN for `revoke --aws`" });
+    new CfnOutput(this, "ApiUrl", { value: this.api.apiEndpoint });
+  }
+
+  /** Every cdk-nag finding this stack accepts, each with the reason a reviewer would want. */
+  private acknowledgeNagFindings(functions: Record<FunctionName, NodejsFunction>, dlqs: Queue[], asyncInvoked: Set<FunctionName>) {
+    const stack = Validations.of(this);
+    stack.acknowledge({
+      id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+      reason: "The Lambda basic execution role only allows writing the function's own CloudWatch Logs; CDK attaches it to every function role.",
+    });
+    stack.acknowledge({
+      id: "AwsSolutions-IAM5[Resource::*]",
+      reason: "X-Ray PutTraceSegments/PutTelemetryRecords and the CloudWatch Logs delivery actions used by Step Functions logging do not support resource-level permissions.",
+    });
+    for (const action of ["kms:GenerateDataKey*", "kms:ReEncrypt*"]) {
+      stack.acknowledge({
+        id: `AwsSolutions-IAM5[Action::${action}]`,
+        reason: "Granted by CDK's grant methods on the one customer-managed key of this stack (table, queues, topic); the resource is that key, not a wildcard.",
+      });
+    }
+    for (const name of Object.values(OFFBOARD_SUBSTITUTIONS)) {
+      const logicalId = this.getLogicalId(functions[name].node.defaultChild as never);
+      stack.acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
+        reason: `The state machine may invoke any version or alias of ${name}, one of its own five task functions; no other function.`,
+      });
+    }
+    for (const name of Object.values(FunctionName)) {
+      Validations.of(functions[name]).acknowledge({
+        id: "Serverless-LambdaDLQ",
+        reason: asyncInvoked.has(name)
+          ? "Failed asynchronous invocations go to an SQS on-failure destination, which records the error with the event (a dead-letter queue would keep the event only)."
+          : "Invoked synchronously (by Step Functions, which retries and catches, or by API Gateway, which answers the caller); a dead-letter queue only applies to asynchronous invocations.",
+      });
+    }
+    for (const queue of dlqs) {
+      Validations.of(queue).acknowledge({ id: "AwsSolutions-SQS3", reason: "This queue is itself a dead-letter queue." });
+      Validations.of(queue).acknowledge({ id: "Serverless-SQSRedrivePolicy", reason: "This queue is itself a dead-letter queue; its messages are inspected and redriven by an operator." });
+    }
+  }
+}

@@ -1,0 +1,115 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { App } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { Queue } from "aws-cdk-lib/aws-sqs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { BUS_RULES, FunctionName, OFFBOARD_SUBSTITUTIONS } from "../../functions/lib/rules";
+import { buildApp } from "../../infra/app";
+
+const ROOT = join(import.meta.dirname, "../..");
+let template: Template;
+
+beforeAll(() => {
+  const { app, stack } = buildApp(new App({ outdir: join(ROOT, "cdk.out/test"), context: { "revoke:catalogFile": "config/apps.example.json" } }));
+  app.synth(); // cdk-nag (AwsSolutions + Serverless) runs here: an unacknowledged finding fails synthesis
+  template = Template.fromStack(stack);
+});
+
+describe("the CDK app", () => {
+  it("fails synthesis on a cdk-nag finding nobody acknowledged", () => {
+    const app = new App({ outdir: join(ROOT, "cdk.out/test-nag") });
+    const { stack } = buildApp(app);
+    new Queue(stack, "UnencryptedQueueWithoutDlq", { enforceSSL: false });
+    expect(() => app.synth()).toThrow(/UnencryptedQueueWithoutDlq[\s\S]*AwsSolutions-SQS4/);
+  });
+
+  it("the ledger table: keys, point-in-time recovery, customer-managed KMS, deletion protection", () => {
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      KeySchema: [
+        { AttributeName: "pk", KeyType: "HASH" },
+        { AttributeName: "sk", KeyType: "RANGE" },
+      ],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: "KMS", KMSMasterKeyId: Match.anyValue() },
+      DeletionProtectionEnabled: true,
+    });
+    template.hasResourceProperties("AWS::KMS::Key", { EnableKeyRotation: true });
+  });
+
+  it("one arm64 Node.js function per handler, traced, with the table, bus and bundled catalog in its environment and no secret", () => {
+    const fns = template.findResources("AWS::Lambda::Function", { Properties: { Runtime: "nodejs24.x" } });
+    expect(Object.keys(fns)).toHaveLength(Object.values(FunctionName).length);
+    for (const fn of Object.values(fns)) {
+      const p = fn.Properties as { Architectures: string[]; TracingConfig: { Mode: string }; Environment: { Variables: Record<string, unknown> }; LoggingConfig: unknown };
+      expect(p.Architectures).toEqual(["arm64"]);
+      expect(p.TracingConfig.Mode).toBe("Active");
+      expect(p.Environment.Variables).toMatchObject({ TABLE_NAME: expect.anything(), EVENT_BUS_NAME: expect.anything(), APP_CATALOG_FILE: "/var/task/apps.json" });
+      expect(Object.keys(p.Environment.Variables).filter((k) => /TOKEN|SECRET|PASSWORD/i.test(k))).toEqual([]);
+      expect(p.LoggingConfig).toBeDefined();
+    }
+    template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: Match.anyValue() });
+  });
+
+  it("the offboard state machine comes from the ASL file, with every placeholder substituted, logging ALL and tracing", () => {
+    const machines = template.findResources("AWS::StepFunctions::StateMachine");
+    const [machine] = Object.values(machines);
+    const p = machine!.Properties as { DefinitionSubstitutions: Record<string, unknown>; DefinitionS3Location: unknown; LoggingConfiguration: { Level: string; IncludeExecutionData: boolean }; TracingConfiguration: { Enabled: boolean }; StateMachineType: string };
+    expect(new Set(Object.keys(p.DefinitionSubstitutions))).toEqual(new Set(Object.keys(OFFBOARD_SUBSTITUTIONS)));
+    expect(p.LoggingConfiguration).toMatchObject({ Level: "ALL", IncludeExecutionData: true });
+    expect(p.TracingConfiguration.Enabled).toBe(true);
+    expect(p.StateMachineType).toBe("STANDARD");
+    // DefinitionBody.fromFile ships the file itself as an asset, placeholders and all.
+    expect(p.DefinitionS3Location).toMatchObject({ Bucket: expect.anything(), Key: expect.stringMatching(/\.json$/) });
+  });
+
+  it("every Task in every ASL file resolves to a deployed function the state machine's role may invoke", () => {
+    const asl = readFileSync(join(ROOT, "statemachines/offboard.asl.json"), "utf8");
+    const placeholders = new Set([...asl.matchAll(/"\$\{(\w+)\}"/g)].map((m) => m[1]!));
+    const machine = Object.values(template.findResources("AWS::StepFunctions::StateMachine"))[0]!;
+    const substitutions = (machine.Properties as { DefinitionSubstitutions: Record<string, { "Fn::GetAtt": [string, string] }> }).DefinitionSubstitutions;
+    const roleId = (machine.Properties as { RoleArn: { "Fn::GetAtt": [string] } }).RoleArn["Fn::GetAtt"][0];
+    const policies = Object.values(template.findResources("AWS::IAM::Policy")).filter((pol) => JSON.stringify(pol.Properties.Roles).includes(roleId));
+    const invokable = JSON.stringify(policies);
+    for (const placeholder of placeholders) {
+      const target = substitutions[placeholder]!["Fn::GetAtt"][0];
+      expect(Object.keys(template.findResources("AWS::Lambda::Function"))).toContain(target);
+      expect(invokable).toContain(target);
+    }
+    expect(invokable).toContain("lambda:InvokeFunction");
+  });
+
+  it("a rule per bus rule, with the same pattern the local bus evaluates, retries and a dead-letter queue", () => {
+    for (const rule of BUS_RULES) {
+      template.hasResourceProperties("AWS::Events::Rule", {
+        EventPattern: rule.pattern,
+        Targets: [Match.objectLike({ DeadLetterConfig: { Arn: Match.anyValue() }, RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 21600 } })],
+      });
+    }
+    template.resourceCountIs("AWS::Events::Archive", 1);
+  });
+
+  it("bus-invoked functions send failed events, with the error, to an on-failure queue; every queue is encrypted and alarmed", () => {
+    template.resourcePropertiesCountIs("AWS::Lambda::EventInvokeConfig", { DestinationConfig: { OnFailure: { Destination: Match.anyValue() } } }, 2);
+    const queues = template.findResources("AWS::SQS::Queue");
+    for (const q of Object.values(queues)) expect((q.Properties as { KmsMasterKeyId?: unknown }).KmsMasterKeyId).toBeDefined();
+    const alarms = template.findResources("AWS::CloudWatch::Alarm");
+    expect(Object.keys(alarms).length).toBe(Object.keys(queues).length + 1);
+  });
+
+  it("POST /events is IAM-authorized and the stage is throttled and logged", () => {
+    template.hasResourceProperties("AWS::ApiGatewayV2::Route", { RouteKey: "POST /events", AuthorizationType: "AWS_IAM" });
+    template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      DefaultRouteSettings: { ThrottlingBurstLimit: 100, ThrottlingRateLimit: 50 },
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp("requestId") },
+    });
+  });
+
+  it("only the functions that write have write access to the table", () => {
+    const policies = JSON.stringify(template.findResources("AWS::IAM::Policy"));
+    expect(policies).toContain("dynamodb:PutItem");
+    const planPolicy = Object.values(template.findResources("AWS::IAM::Policy")).find((p) => JSON.stringify(p.Properties.Roles).includes("planoffboardingServiceRole"))!;
+    expect(JSON.stringify(planPolicy.Properties.PolicyDocument)).not.toContain("dynamodb:PutItem");
+    expect(JSON.stringify(planPolicy.Properties.PolicyDocument)).toContain("dynamodb:Query");
+  });
+});
