@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { DetailType } from "../lib/events";
 import { logger } from "../lib/observability";
-import { AppResult, type Store, Trigger } from "../lib/store";
+import { AppResult, IdpResult, type Store, Trigger } from "../lib/store";
 import { causeMessage } from "../record-app-outcome/record-app-outcome";
 
 const CloseInput = z.object({
@@ -9,6 +9,8 @@ const CloseInput = z.object({
   runName: z.string(),
   trigger: Trigger,
   dryRun: z.boolean().default(false),
+  frontDoorOnly: z.boolean().default(false),
+  idpResults: z.array(IdpResult).default([]),
   results: z.array(AppResult).optional(),
   skipped: z.array(z.object({ appId: z.string(), state: z.string(), reason: z.string() })).default([]),
   error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
@@ -17,9 +19,11 @@ const CloseInput = z.object({
 export const RunSummary = z.object({
   subjectId: z.string(),
   runName: z.string(),
-  status: z.enum(["OFFBOARDED", "NEEDS_ATTENTION"]),
+  status: z.enum(["OFFBOARDED", "SUSPENDED", "NEEDS_ATTENTION"]),
   summary: z.string(),
   apps: z.array(AppResult),
+  idp: z.array(IdpResult),
+  accessSurvivedMs: z.number().nullable(),
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 
@@ -33,31 +37,52 @@ export interface CloseDeps {
  * Close: OFFBOARDED only when every planned app is REVOKED and verified and the run itself did not
  * fail; anything else is NEEDS_ATTENTION, recorded on the run and the subject and put on the bus.
  */
+/** From the departure event to the last IdP session revocation; null unless every IdP closed. */
+export function accessSurvivedMs(occurredAt: string, idps: IdpResult[]): number | null {
+  if (idps.length === 0 || idps.some((i) => i.state !== "REVOKED")) return null;
+  const revoked = idps.map((i) => Date.parse(i.sessionsRevokedAt ?? i.disabledAt ?? "")).filter((t) => !Number.isNaN(t));
+  if (revoked.length === 0) return null;
+  return Math.max(0, Math.max(...revoked) - Date.parse(occurredAt));
+}
+
 export async function closeRun(rawInput: unknown, deps: CloseDeps): Promise<RunSummary> {
   const input = CloseInput.parse(rawInput);
   const subjectId = input.subjectId ?? "unknown";
   const results = input.results ?? [];
   const failed = results.filter((r) => r.state !== "REVOKED");
-  const ok = !input.error && failed.length === 0;
-  const status = ok ? "OFFBOARDED" : "NEEDS_ATTENTION";
-  const summary = input.error
-    ? `run failed before finishing: ${input.error.Error}: ${causeMessage(input.error.Cause) ?? "no detail"}`
-    : results.length === 0
-      ? input.skipped.length
-        ? `nothing left to revoke (${input.skipped.length} already done)`
-        : "nothing to revoke: no accounts recorded for this person"
-      : ok
-        ? `${results.length} app(s) revoked and verified`
-        : `${failed.length} of ${results.length} app(s) not revoked: ${failed.map((f) => f.appId).join(", ")}`;
+  const idpFailed = input.idpResults.filter((i) => i.state !== "REVOKED");
+  const ok = !input.error && failed.length === 0 && idpFailed.length === 0;
+  const status = !ok ? "NEEDS_ATTENTION" : input.frontDoorOnly ? "SUSPENDED" : "OFFBOARDED";
+  const parts: string[] = [];
+  if (input.error) parts.push(`run failed before finishing: ${input.error.Error}: ${causeMessage(input.error.Cause) ?? "no detail"}`);
+  if (input.idpResults.length) {
+    parts.push(idpFailed.length ? `front door NOT closed at ${idpFailed.map((i) => i.id).join(", ")}` : `front door closed at ${input.idpResults.map((i) => i.id).join(", ")}`);
+  }
+  if (!input.error && !input.frontDoorOnly) {
+    if (results.length === 0) parts.push(input.skipped.length ? `nothing left to revoke (${input.skipped.length} already done)` : "nothing to revoke: no accounts recorded for this person");
+    else if (failed.length === 0) parts.push(`${results.length} app(s) revoked and verified`);
+    else parts.push(`${failed.length} of ${results.length} app(s) not revoked: ${failed.map((f) => f.appId).join(", ")}`);
+  }
+  const summary = parts.join("; ");
+  const survived = accessSurvivedMs(input.trigger.occurredAt, input.idpResults);
   if (input.subjectId) {
-    await deps.store.completeRun({ subjectId, runName: input.runName, status, results, summary, now: deps.now().toISOString() });
+    await deps.store.completeRun({ subjectId, runName: input.runName, status, results, idpResults: input.idpResults, accessSurvivedMs: survived, summary, now: deps.now().toISOString() });
   }
   await deps.publish([
     {
       detailType: ok ? DetailType.OffboardingCompleted : DetailType.OffboardingNeedsAttention,
-      detail: { subjectId, runName: input.runName, status, summary, apps: results.map((r) => ({ id: r.appId, state: r.state })), trigger: { source: input.trigger.source, sourceEventId: input.trigger.sourceEventId } },
+      detail: {
+        subjectId,
+        runName: input.runName,
+        status,
+        summary,
+        apps: results.map((r) => ({ id: r.appId, state: r.state })),
+        idp: input.idpResults.map((i) => ({ id: i.id, state: i.state })),
+        accessSurvivedMs: survived,
+        trigger: { source: input.trigger.source, sourceEventId: input.trigger.sourceEventId },
+      },
     },
   ]);
   logger.info("offboarding closed", { subjectId, runName: input.runName, status });
-  return { subjectId, runName: input.runName, status, summary, apps: results };
+  return { subjectId, runName: input.runName, status, summary, apps: results, idp: input.idpResults, accessSurvivedMs: survived };
 }

@@ -43,8 +43,48 @@ export const AppEntry = z
   });
 export type AppEntry = z.infer<typeof AppEntry>;
 
+/** Okta Management API: an API token (SSWS) or, preferred, an OAuth 2.0 service app with a private-key JWT. */
+export const OktaSettings = z.object({
+  orgUrl: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, "")),
+  auth: z.discriminatedUnion("type", [
+    z.object({ type: z.literal("api-token"), tokenRef: z.string().min(1) }),
+    z.object({
+      type: z.literal("private-key-jwt"),
+      clientId: z.string().min(1),
+      /** PEM private key (RSA), by reference like every secret. */
+      privateKeyRef: z.string().min(1),
+      keyId: z.string().optional(),
+      scopes: z.array(z.string()).default(["okta.users.manage", "okta.users.read"]),
+    }),
+  ]),
+  /** What a departure does to the Okta user; a suspension always suspends. */
+  onDeparture: z.enum(["deactivate", "suspend"]).default("deactivate"),
+  /** Also revoke the user's OAuth grants to apps (DELETE /users/{id}/grants). */
+  revokeGrants: z.boolean().default(true),
+  timeoutMs: z.number().int().min(100).max(30_000).default(5_000),
+});
+export type OktaSettings = z.infer<typeof OktaSettings>;
+
+/** Microsoft Graph with the client-credentials flow (a client secret or a certificate). */
+export const EntraSettings = z.object({
+  tenantId: z.string().min(1),
+  clientId: z.string().min(1),
+  graphUrl: z.url({ protocol: /^https?$/ }).default("https://graph.microsoft.com/v1.0").transform((u) => u.replace(/\/+$/, "")),
+  /** Defaults to https://login.microsoftonline.com/<tenantId>/oauth2/v2.0/token. */
+  tokenUrl: z.url({ protocol: /^https?$/ }).optional(),
+  auth: z.discriminatedUnion("type", [
+    z.object({ type: z.literal("client-secret"), secretRef: z.string().min(1) }),
+    z.object({ type: z.literal("certificate"), privateKeyRef: z.string().min(1), thumbprint: z.string().regex(/^[0-9A-Fa-f]{40}$/, "must be the certificate's SHA-1 thumbprint in hex") }),
+  ]),
+  timeoutMs: z.number().int().min(100).max(30_000).default(5_000),
+});
+export type EntraSettings = z.infer<typeof EntraSettings>;
+
+export const IdpSettings = z.object({ okta: OktaSettings.optional(), entra: EntraSettings.optional() });
+export type IdpSettings = z.infer<typeof IdpSettings>;
+
 export const Catalog = z
-  .object({ apps: z.array(AppEntry) })
+  .object({ apps: z.array(AppEntry), idp: IdpSettings.default({}) })
   .superRefine((catalog, ctx) => {
     const seenIds = new Map<string, number>();
     const seenInstances = new Map<string, string>();

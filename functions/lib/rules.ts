@@ -9,6 +9,8 @@ export const FunctionName = {
   RecordArrival: "record-arrival",
   StartOffboarding: "start-offboarding",
   PlanOffboarding: "plan-offboarding",
+  IdpRevoke: "idp-revoke",
+  IdpVerify: "idp-verify",
   ScimRevoke: "scim-revoke",
   ScimVerify: "scim-verify",
   RecordAppOutcome: "record-app-outcome",
@@ -32,8 +34,8 @@ export const BUS_RULES: BusRule[] = [
   },
   {
     name: "start-offboarding",
-    description: "A departure from any source starts (at most) one offboarding run for the person",
-    pattern: { source: [BUS_SOURCE], "detail-type": [DetailType.Departed] },
+    description: "A departure starts (at most) one offboarding run for the person; a suspension closes the front door only",
+    pattern: { source: [BUS_SOURCE], "detail-type": [DetailType.Departed, DetailType.Suspended] },
     target: FunctionName.StartOffboarding,
   },
 ];
@@ -47,6 +49,8 @@ export const OKTA_PARTNER_RULE_PATTERN = {
 /** definitionSubstitutions of the offboard state machine: placeholder → the function it names. */
 export const OFFBOARD_SUBSTITUTIONS: Record<string, FunctionName> = {
   PlanOffboardingFunctionArn: FunctionName.PlanOffboarding,
+  IdpRevokeFunctionArn: FunctionName.IdpRevoke,
+  IdpVerifyFunctionArn: FunctionName.IdpVerify,
   ScimRevokeFunctionArn: FunctionName.ScimRevoke,
   ScimVerifyFunctionArn: FunctionName.ScimVerify,
   RecordAppOutcomeFunctionArn: FunctionName.RecordAppOutcome,
@@ -59,6 +63,8 @@ export const FUNCTION_ENTRIES: Record<FunctionName, string> = {
   [FunctionName.RecordArrival]: "functions/record-arrival/handler.ts",
   [FunctionName.StartOffboarding]: "functions/start-offboarding/handler.ts",
   [FunctionName.PlanOffboarding]: "functions/plan-offboarding/handler.ts",
+  [FunctionName.IdpRevoke]: "functions/idp-revoke/handler.ts",
+  [FunctionName.IdpVerify]: "functions/idp-verify/handler.ts",
   [FunctionName.ScimRevoke]: "functions/scim-revoke/handler.ts",
   [FunctionName.ScimVerify]: "functions/scim-verify/handler.ts",
   [FunctionName.RecordAppOutcome]: "functions/record-app-outcome/handler.ts",

@@ -20,9 +20,12 @@ export const OffboardInput = z
     dryRun: z.boolean().default(false),
     /** Restricts a run to some apps (the tripwire revokes just the app that saw a late arrival). */
     appIds: z.array(z.string()).optional(),
+    /** A suspension closes the front door only: sessions and tokens killed, accounts kept. */
+    action: z.enum(["offboard", "suspend"]).default("offboard"),
   })
   .refine((i) => i.subjectId || i.subject, { message: "subjectId or subject is required" });
-export type OffboardInput = z.infer<typeof OffboardInput>;
+/** What a starter sends; defaults (dryRun, action) are filled in when the plan parses it. */
+export type OffboardInput = z.input<typeof OffboardInput>;
 
 /** One app of a plan, as the Map iterates over it. */
 export const PlanApp = z.object({
@@ -36,12 +39,23 @@ export const PlanApp = z.object({
 });
 export type PlanApp = z.infer<typeof PlanApp>;
 
+/** One IdP whose front door the run closes. */
+export const PlanIdp = z.object({
+  id: z.enum(["okta", "entra"]),
+  /** The user's id at the IdP, or the login/UPN (their email) when no id is linked yet. */
+  userRef: z.string(),
+  action: z.enum(["deactivate", "suspend"]),
+});
+export type PlanIdp = z.infer<typeof PlanIdp>;
+
 export const Plan = z.object({
   subjectId: z.string(),
   runName: z.string(),
   dryRun: z.boolean(),
   trigger: Trigger,
   subjectStatus: z.string(),
+  idps: z.array(PlanIdp),
+  frontDoorOnly: z.boolean(),
   apps: z.array(PlanApp),
   skipped: z.array(z.object({ appId: z.string(), state: z.string(), reason: z.string() })),
 });
@@ -52,4 +66,11 @@ export const AppStepInput = z.object({
   subjectId: z.string(),
   runName: z.string(),
   app: PlanApp,
+});
+
+/** What the front-door Map hands each iteration. */
+export const IdpStepInput = z.object({
+  subjectId: z.string(),
+  runName: z.string(),
+  idp: PlanIdp,
 });

@@ -1,15 +1,11 @@
 import type { AppEntry, ScimSettings } from "./catalog";
-import { Permanent, Throttled, Transient } from "./errors";
+import { Permanent } from "./errors";
+import { type Evidence, type HttpAnswer, request } from "./http";
+
+export { parseRetryAfter } from "./http";
 import { resolveSecret } from "./secrets";
 
-/** One request as an auditor sees it: no headers, no token, no body. */
-export interface ScimEvidence extends Record<string, unknown> {
-  at: string;
-  method: string;
-  path: string;
-  status: number | "network-error" | "timeout";
-  detail?: string;
-}
+export type ScimEvidence = Evidence;
 
 export interface ScimUser {
   id: string;
@@ -19,25 +15,6 @@ export interface ScimUser {
 
 const SCIM_JSON = "application/scim+json";
 const PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-
-/** Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed);
-  const at = Date.parse(trimmed);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, Math.ceil((at - now) / 1000));
-}
-
-/** Providers put the error text in `detail`, sometimes elsewhere, and `status` may be a string. */
-function errorDetail(body: unknown): string | undefined {
-  if (!body || typeof body !== "object") return typeof body === "string" && body ? body.slice(0, 300) : undefined;
-  const b = body as Record<string, unknown>;
-  const text = [b.detail, b.message, b.error_description, b.error].find((v) => typeof v === "string" && v);
-  const scimType = typeof b.scimType === "string" ? ` (${b.scimType})` : "";
-  return typeof text === "string" ? `${text.slice(0, 300)}${scimType}` : undefined;
-}
 
 /**
  * A SCIM 2.0 client for one app that classifies every answer the way the state machine retries:
@@ -59,39 +36,22 @@ export class ScimClient {
     return new ScimClient(app.scim, await resolveSecret(app.scim.tokenRef), fetchImpl);
   }
 
-  private async request(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-    const at = this.clock().toISOString();
-    let response: Response;
-    try {
-      response = await this.fetchImpl(`${this.settings.baseUrl}${path}`, {
-        method,
-        headers: {
-          accept: `${SCIM_JSON}, application/json`,
-          authorization: `Bearer ${this.token}`,
-          ...(body === undefined ? {} : { "content-type": SCIM_JSON }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.settings.timeoutMs),
-      });
-    } catch (e) {
-      const timedOut = (e as Error).name === "TimeoutError" || (e as Error).name === "AbortError";
-      this.evidence.push({ at, method, path, status: timedOut ? "timeout" : "network-error" });
-      throw new Transient(`${method} ${redactPath(path)}: ${timedOut ? "timed out" : "connection failed"}`);
-    }
-    const text = await response.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      // Some providers answer errors as text/html; keep the text for the evidence.
-    }
-    const detail = response.ok ? undefined : errorDetail(parsed);
-    this.evidence.push({ at, method, path, status: response.status, ...(detail ? { detail } : {}) });
-    const where = `${method} ${redactPath(path)} → ${response.status}${detail ? `: ${detail}` : ""}`;
-    if (response.status === 429) throw new Throttled(where, parseRetryAfter(response.headers.get("retry-after")));
-    if (response.status >= 500 || response.status === 409 || response.status === 408) throw new Transient(where);
-    if (response.status >= 400 && response.status !== 404) throw new Permanent(where);
-    return { status: response.status, body: parsed };
+  private request(method: string, path: string, body?: unknown): Promise<HttpAnswer> {
+    return request({
+      baseUrl: this.settings.baseUrl,
+      method,
+      path,
+      headers: {
+        accept: `${SCIM_JSON}, application/json`,
+        authorization: `Bearer ${this.token}`,
+        ...(body === undefined ? {} : { "content-type": SCIM_JSON }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      timeoutMs: this.settings.timeoutMs,
+      fetchImpl: this.fetchImpl,
+      clock: this.clock,
+      evidence: this.evidence,
+    });
   }
 
   async getUser(id: string): Promise<ScimUser | undefined> {
@@ -144,9 +104,4 @@ function asUser(body: unknown): ScimUser {
   // `active` as the string "false"/"False" is a known provider quirk; anything else unknown stays unknown.
   const active = typeof b.active === "boolean" ? b.active : typeof b.active === "string" ? b.active.toLowerCase() === "true" : undefined;
   return { id: b.id, userName: typeof b.userName === "string" ? b.userName : undefined, active };
-}
-
-/** Filters hold personal data; messages that may reach logs keep only the path. */
-function redactPath(path: string): string {
-  return path.replace(/\?.*$/, "?…");
 }

@@ -68,7 +68,23 @@ export const AppResult = z.object({
 });
 export type AppResult = z.infer<typeof AppResult>;
 
-export const RunStatus = z.enum(["RUNNING", "OFFBOARDED", "NEEDS_ATTENTION", "DRY_RUN"]);
+/** One IdP's front-door outcome, as the state machine's Pass states build it. */
+export const IdpResult = z.object({
+  id: z.enum(["okta", "entra"]),
+  action: z.enum(["deactivate", "suspend"]),
+  state: z.enum(["REVOKED", "FAILED"]),
+  found: z.boolean().optional(),
+  note: z.string().optional(),
+  disabledAt: z.string().optional(),
+  sessionsRevokedAt: z.string().nullable().optional(),
+  verifiedAt: z.string().optional(),
+  readBack: z.string().optional(),
+  evidence: z.object({ disable: z.array(z.record(z.string(), z.unknown())).optional(), verify: z.array(z.record(z.string(), z.unknown())).optional() }).optional(),
+  error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
+});
+export type IdpResult = z.infer<typeof IdpResult>;
+
+export const RunStatus = z.enum(["RUNNING", "OFFBOARDED", "SUSPENDED", "NEEDS_ATTENTION", "DRY_RUN"]);
 export const Run = z.object({
   subjectId: z.string(),
   runName: z.string(),
@@ -78,6 +94,9 @@ export const Run = z.object({
   startedAt: z.string(),
   completedAt: z.string().optional(),
   results: z.array(AppResult).default([]),
+  idpResults: z.array(IdpResult).default([]),
+  /** Departure event to the last IdP session revocation: how long access outlived the departure. */
+  accessSurvivedMs: z.number().nullable().optional(),
   summary: z.string().optional(),
 });
 export type Run = z.infer<typeof Run>;
@@ -214,7 +233,7 @@ export class Store {
       const profile = await this.getProfile(subjectId);
       return { owner: false, runName: profile?.currentRun ?? profile?.lastRun, status: profile?.status ?? "ACTIVE" };
     }
-    const run: Run = { subjectId, runName, trigger, dryRun: false, status: "RUNNING", startedAt: now, results: [] };
+    const run: Run = { subjectId, runName, trigger, dryRun: false, status: "RUNNING", startedAt: now, results: [], idpResults: [] };
     await this.putIfAbsent({ pk: `SUBJECT#${subjectId}`, sk: `RUN#${runName}`, ...run });
     return { owner: true, runName, status: "DEPARTING" };
   }
@@ -247,19 +266,28 @@ export class Store {
     }
   }
 
-  async completeRun(input: { subjectId: string; runName: string; status: "OFFBOARDED" | "NEEDS_ATTENTION" | "DRY_RUN"; results: AppResult[]; summary: string; now: string }): Promise<void> {
-    const { subjectId, runName, status, results, summary, now } = input;
+  async completeRun(input: {
+    subjectId: string;
+    runName: string;
+    status: "OFFBOARDED" | "SUSPENDED" | "NEEDS_ATTENTION";
+    results: AppResult[];
+    idpResults: IdpResult[];
+    accessSurvivedMs: number | null;
+    summary: string;
+    now: string;
+  }): Promise<void> {
+    const { subjectId, runName, status, results, idpResults, accessSurvivedMs, summary, now } = input;
     await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { pk: `SUBJECT#${subjectId}`, sk: `RUN#${runName}` },
-        UpdateExpression: "SET #status = :status, results = :results, summary = :summary, completedAt = :now",
+        UpdateExpression: "SET #status = :status, results = :results, idpResults = :idp, accessSurvivedMs = :survived, summary = :summary, completedAt = :now",
         ConditionExpression: "attribute_exists(pk)",
         ExpressionAttributeNames: { "#status": "status" },
-        ExpressionAttributeValues: { ":status": status, ":results": results, ":summary": summary, ":now": now },
+        ExpressionAttributeValues: { ":status": status, ":results": results, ":idp": idpResults, ":survived": accessSurvivedMs, ":summary": summary, ":now": now },
       }),
     );
-    if (status === "DRY_RUN") return;
+    // A suspension never owns the subject's departure, so the condition below leaves it untouched.
     // Only the run that owns the departure settles the subject; a stale run cannot overwrite a newer one.
     await this.doc
       .send(

@@ -1,6 +1,6 @@
 import type { Catalog } from "../lib/catalog";
-import { OffboardInput, type Plan, type PlanApp } from "../lib/runs";
-import type { Account, Store } from "../lib/store";
+import { OffboardInput, type Plan, type PlanApp, type PlanIdp } from "../lib/runs";
+import type { Account, Profile, Store } from "../lib/store";
 
 export interface PlanDeps {
   store: Store;
@@ -23,10 +23,13 @@ function actionFor(app: PlanApp["mode"], deactivate?: string): string {
 export async function planOffboarding(rawInput: unknown, deps: PlanDeps): Promise<Plan> {
   const input = OffboardInput.parse(rawInput);
   const profile = input.subjectId ? await deps.store.getProfile(input.subjectId) : await deps.store.findSubject(input.subject!);
-  const base = { runName: input.runName, dryRun: input.dryRun, trigger: input.trigger };
+  const frontDoorOnly = input.action === "suspend";
+  const base = { runName: input.runName, dryRun: input.dryRun, trigger: input.trigger, frontDoorOnly };
   if (!profile) {
-    return { ...base, subjectId: input.subjectId ?? "unknown", subjectStatus: "UNKNOWN", apps: [], skipped: [] };
+    return { ...base, subjectId: input.subjectId ?? "unknown", subjectStatus: "UNKNOWN", idps: [], apps: [], skipped: [] };
   }
+  const idps = idpsFor(profile, deps.catalog, input.action);
+  if (frontDoorOnly) return { ...base, subjectId: profile.subjectId, subjectStatus: profile.status, idps, apps: [], skipped: [] };
   let accounts: Account[] = await deps.store.listAccounts(profile.subjectId);
   if (input.appIds) accounts = accounts.filter((a) => input.appIds!.includes(a.appId));
   const apps: PlanApp[] = [];
@@ -48,5 +51,22 @@ export async function planOffboarding(rawInput: unknown, deps: PlanDeps): Promis
       action: actionFor(mode, entry?.scim?.deactivate),
     });
   }
-  return { ...base, subjectId: profile.subjectId, subjectStatus: profile.status, apps, skipped };
+  return { ...base, subjectId: profile.subjectId, subjectStatus: profile.status, idps, apps, skipped };
+}
+
+/**
+ * The IdPs this person lives in: each configured IdP, addressed by the linked id when there is one,
+ * else by login (Okta) or user principal name (Entra), which is their email in most tenants.
+ */
+function idpsFor(profile: Profile, catalog: Catalog, action: "offboard" | "suspend"): PlanIdp[] {
+  const email = profile.emails[0];
+  const idps: PlanIdp[] = [];
+  const okta = catalog.idp.okta;
+  if (okta && (profile.oktaId || email)) {
+    idps.push({ id: "okta", userRef: profile.oktaId ?? email!, action: action === "suspend" ? "suspend" : okta.onDeparture });
+  }
+  if (catalog.idp.entra && (profile.entraId || email)) {
+    idps.push({ id: "entra", userRef: profile.entraId ?? email!, action: action === "suspend" ? "suspend" : "deactivate" });
+  }
+  return idps;
 }

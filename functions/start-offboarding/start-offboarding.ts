@@ -1,7 +1,7 @@
 import { ExecutionAlreadyExists, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { sfnClient } from "../lib/aws";
 import { requiredEnv } from "../lib/config";
-import { type IdentityDetail, identityEnvelope } from "../lib/events";
+import { DetailType, type IdentityDetail, identityEnvelope } from "../lib/events";
 import { logger } from "../lib/observability";
 import { type OffboardInput, runNameFor } from "../lib/runs";
 import type { Store, Trigger } from "../lib/store";
@@ -16,7 +16,8 @@ export type StartOutcome =
   | { action: "started"; runName: string; subjectId: string }
   | { action: "resumed"; runName: string; subjectId: string }
   | { action: "duplicate"; subjectId: string; status: string; runName?: string }
-  | { action: "scheduled"; subjectId: string; effectiveAt: string };
+  | { action: "scheduled"; subjectId: string; effectiveAt: string }
+  | { action: "suspending"; subjectId: string; runName: string };
 
 /** A departure must never be lost: a future date is kept for the scheduler, everything else starts now. */
 const SCHEDULE_GRACE_MS = 60_000;
@@ -38,11 +39,20 @@ export function triggerOf(detail: IdentityDetail): Trigger {
  * derived from the departure, so even a retried start cannot create a second execution.
  */
 export async function startOffboarding(rawEnvelope: unknown, deps: StartDeps): Promise<StartOutcome> {
-  const { detail } = identityEnvelope(rawEnvelope);
+  const { detailType, detail } = identityEnvelope(rawEnvelope);
   const now = deps.now();
   const profile = await deps.store.resolveSubject(detail.subject, now.toISOString());
   const subjectId = profile.subjectId;
   const trigger = triggerOf(detail);
+
+  if (detailType === DetailType.Suspended) {
+    // Front door only: the person keeps their accounts and their status; one run per suspension event.
+    const runName = runNameFor(subjectId, detail.sourceEventId, "suspend");
+    await deps.store.putIfAbsent({ pk: `SUBJECT#${subjectId}`, sk: `RUN#${runName}`, subjectId, runName, trigger, dryRun: false, status: "RUNNING", startedAt: now.toISOString(), results: [] });
+    await deps.startExecution(runName, { runName, subjectId, trigger, action: "suspend" });
+    logger.info("suspension started", { subjectId, runName, source: detail.source });
+    return { action: "suspending", subjectId, runName };
+  }
 
   if (detail.effectiveAt && Date.parse(detail.effectiveAt) > now.getTime() + SCHEDULE_GRACE_MS) {
     // PARTIAL (issue 3): future-dated terminations are recorded here; the scheduler that starts them

@@ -37,10 +37,14 @@ function harness(script: Partial<Record<FunctionName, Behaviour>>) {
       const ok = p.revoke && p.verify && !p.error;
       return { appId: app.appId, mode: app.mode, state: ok ? "REVOKED" : "FAILED", detail: p.error ? (p.error as { Error: string }).Error : undefined, evidence: [] };
     },
+    [FunctionName.IdpRevoke]: (p) => ({ userId: "u1", found: true, disabledAt: "t-disabled", sessionsRevokedAt: "t-sessions", note: `${(p.idp as { action: string }).action}d`, evidence: [] }),
+    [FunctionName.IdpVerify]: () => ({ verifiedAt: "t-idp-verified", readBack: "DEPROVISIONED", evidence: [] }),
     [FunctionName.CloseRun]: (p) => {
       const results = (p.results ?? []) as Array<{ state: string }>;
-      const ok = !p.error && results.every((r) => r.state === "REVOKED");
-      return { subjectId: p.subjectId, runName: p.runName, status: ok ? "OFFBOARDED" : "NEEDS_ATTENTION", summary: "", apps: results, sawError: p.error ?? null };
+      const idps = (p.idpResults ?? []) as Array<{ state: string }>;
+      const ok = !p.error && results.every((r) => r.state === "REVOKED") && idps.every((i) => i.state === "REVOKED");
+      const status = !ok ? "NEEDS_ATTENTION" : p.frontDoorOnly ? "SUSPENDED" : "OFFBOARDED";
+      return { subjectId: p.subjectId, runName: p.runName, status, summary: "", apps: results, idp: idps, sawError: p.error ?? null };
     },
   };
   const counts = new Map<string, number>();
@@ -69,7 +73,9 @@ function harness(script: Partial<Record<FunctionName, Behaviour>>) {
 const trigger = { source: "hr", sourceEventId: "hr:1", occurredAt: "2026-12-03T00:00:00Z" };
 const input = { runName: "run-1", subjectId: "sub-1", trigger, dryRun: false };
 const app = (appId: string, mode = "scim") => ({ appId, appName: appId, mode, emails: ["a@example.com"], action: "x" });
-const plan = (apps: unknown[], extra = {}) => () => ({ ...input, subjectStatus: "DEPARTING", apps, skipped: [], ...extra });
+const plan = (apps: unknown[], extra = {}) => () => ({ ...input, subjectStatus: "DEPARTING", idps: [], frontDoorOnly: false, apps, skipped: [], ...extra });
+const okta = { id: "okta", userRef: "00u1", action: "deactivate" };
+const entra = { id: "entra", userRef: "a@example.com", action: "deactivate" };
 
 describe("statemachines/*.asl.json", () => {
   it.each(readdirSync(ASL_DIR).filter((f) => f.endsWith(".asl.json")))("%s is valid ASL", (file) => {
@@ -206,6 +212,54 @@ describe("offboard state machine, run locally through every branch", () => {
     });
     const result = await h.run(input);
     expect(h.callsTo(FunctionName.CloseRun)[0]!.payload).toMatchObject({ error: { Error: "Permanent" } });
+    expect(result.error).toBe("NeedsAttention");
+  });
+
+  it("front door: each IdP is disabled, its sessions revoked and read back before any app is touched", async () => {
+    const h = harness({ [FunctionName.PlanOffboarding]: plan([app("crm")], { idps: [okta, entra] }) });
+    const result = await h.run(input);
+    expect(result.output).toMatchObject({ status: "OFFBOARDED" });
+    const order = h.calls.map((c) => c.fn);
+    expect(order.lastIndexOf(FunctionName.IdpVerify)).toBeLessThan(order.indexOf(FunctionName.ScimRevoke));
+    expect(h.callsTo(FunctionName.IdpVerify)[0]!.payload).toMatchObject({ idp: { id: "okta" }, disable: { found: true, sessionsRevokedAt: "t-sessions" } });
+    expect(h.callsTo(FunctionName.CloseRun)[0]!.payload.idpResults).toEqual([
+      { id: "okta", action: "deactivate", state: "REVOKED", found: true, note: "deactivated", disabledAt: "t-disabled", sessionsRevokedAt: "t-sessions", verifiedAt: "t-idp-verified", readBack: "DEPROVISIONED", evidence: { disable: [], verify: [] } },
+      expect.objectContaining({ id: "entra", state: "REVOKED" }),
+    ]);
+  });
+
+  it("a suspension closes the front door only: no app is touched, and it ends SUSPENDED", async () => {
+    const h = harness({ [FunctionName.PlanOffboarding]: plan([], { idps: [{ ...okta, action: "suspend" }], frontDoorOnly: true }) });
+    const result = await h.run({ ...input, action: "suspend" });
+    expect(result.status).toBe("SUCCEEDED");
+    expect(result.output).toMatchObject({ status: "SUSPENDED" });
+    expect(h.callsTo(FunctionName.RecordAppOutcome)).toEqual([]);
+    expect(h.callsTo(FunctionName.IdpRevoke)[0]!.payload).toMatchObject({ idp: { action: "suspend" } });
+  });
+
+  it("an IdP throttled at first is retried and closes", async () => {
+    const h = harness({
+      [FunctionName.PlanOffboarding]: plan([], { idps: [okta] }),
+      [FunctionName.IdpRevoke]: (_p, n) => {
+        if (n === 1) throw named("Throttled", "429");
+        return { userId: "u1", found: true, disabledAt: "t", sessionsRevokedAt: "t", note: "x", evidence: [] };
+      },
+    });
+    expect((await h.run(input)).output).toMatchObject({ status: "OFFBOARDED" });
+    expect(h.callsTo(FunctionName.IdpRevoke)).toHaveLength(2);
+  });
+
+  it("an IdP that cannot be verified makes the run NEEDS_ATTENTION even though every app succeeded", async () => {
+    const h = harness({
+      [FunctionName.PlanOffboarding]: plan([app("crm")], { idps: [okta] }),
+      [FunctionName.IdpVerify]: () => {
+        throw named("Unverified", "Okta user is ACTIVE");
+      },
+    });
+    const result = await h.run(input);
+    expect(h.callsTo(FunctionName.IdpVerify)).toHaveLength(5);
+    expect(h.callsTo(FunctionName.CloseRun)[0]!.payload.idpResults).toEqual([{ id: "okta", action: "deactivate", state: "FAILED", error: { Error: "Unverified", Cause: "Okta user is ACTIVE" } }]);
+    expect(h.callsTo(FunctionName.CloseRun)[0]!.payload.results).toEqual([expect.objectContaining({ appId: "crm", state: "REVOKED" })]);
     expect(result.error).toBe("NeedsAttention");
   });
 });

@@ -68,9 +68,9 @@ describe("departures and account states", () => {
     expect((await store.getAccount(subjectId, "crm"))?.state).toBe("REVOKED");
 
     await store.beginDeparture({ subjectId, runName: "run-g", trigger, now });
-    await store.completeRun({ subjectId, runName: "stale-run", status: "NEEDS_ATTENTION", results: [], summary: "x", now }).catch(() => undefined);
+    await store.completeRun({ subjectId, runName: "stale-run", status: "NEEDS_ATTENTION", results: [], idpResults: [], accessSurvivedMs: null, summary: "x", now }).catch(() => undefined);
     expect((await store.getProfile(subjectId))?.status).toBe("DEPARTING");
-    await store.completeRun({ subjectId, runName: "run-g", status: "OFFBOARDED", results: [], summary: "done", now });
+    await store.completeRun({ subjectId, runName: "run-g", status: "OFFBOARDED", results: [], idpResults: [], accessSurvivedMs: null, summary: "done", now });
     expect(await store.getProfile(subjectId)).toMatchObject({ status: "OFFBOARDED", lastRun: "run-g" });
     expect((await store.beginDeparture({ subjectId, runName: "run-h", trigger, now })).owner).toBe(false);
   });

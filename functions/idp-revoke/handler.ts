@@ -1,0 +1,9 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import { catalogFromEnv } from "../lib/catalog";
+import { logger } from "../lib/observability";
+import { idpClientFactory, idpRevoke } from "./idp-revoke";
+
+export const handler = middy()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler((event: unknown) => idpRevoke(event, { clientFor: idpClientFactory(catalogFromEnv()) }));

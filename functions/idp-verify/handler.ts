@@ -1,0 +1,10 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import { catalogFromEnv } from "../lib/catalog";
+import { logger } from "../lib/observability";
+import { idpClientFactory } from "../idp-revoke/idp-revoke";
+import { idpVerify } from "./idp-verify";
+
+export const handler = middy()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler((event: unknown) => idpVerify(event, { clientFor: idpClientFactory(catalogFromEnv()) }));
