@@ -7,7 +7,17 @@ export interface StatusReport {
   status: Profile["status"];
   departedAt: string | null;
   apps: Array<{ id: string; name: string | null; state: Account["state"]; firstSeenAt: string; via: string; revokedAt: string | null; verifiedAt: string | null; detail: string | null }>;
-  lastRun: null | { executionName: string; status: Run["status"]; trigger: Run["trigger"]; startedAt: string; completedAt: string | null; summary: string | null };
+  lastRun: null | {
+    executionName: string;
+    status: Run["status"];
+    trigger: Run["trigger"];
+    startedAt: string;
+    completedAt: string | null;
+    summary: string | null;
+    idp: Array<{ id: string; action: string; state: string; sessionsRevokedAt: string | null; verifiedAt: string | null; detail: string | null }>;
+    /** Departure event to the last IdP session revocation. */
+    accessSurvivedMs: number | null;
+  };
   scheduled: Array<{ effectiveAt: string; source: string }>;
 }
 
@@ -37,7 +47,23 @@ export async function statusOf(target: Target, email: string): Promise<StatusRep
       detail: a.detail ?? null,
     })),
     lastRun: last
-      ? { executionName: last.runName, status: last.status, trigger: last.trigger, startedAt: last.startedAt, completedAt: last.completedAt ?? null, summary: last.summary ?? null }
+      ? {
+          executionName: last.runName,
+          status: last.status,
+          trigger: last.trigger,
+          startedAt: last.startedAt,
+          completedAt: last.completedAt ?? null,
+          summary: last.summary ?? null,
+          idp: last.idpResults.map((i) => ({
+            id: i.id,
+            action: i.action,
+            state: i.state,
+            sessionsRevokedAt: i.sessionsRevokedAt ?? null,
+            verifiedAt: i.verifiedAt ?? null,
+            detail: i.note ?? (i.error ? `${i.error.Error}: ${i.error.Cause ?? ""}` : null),
+          })),
+          accessSurvivedMs: last.accessSurvivedMs ?? null,
+        }
       : null,
     scheduled: scheduled.map((s) => ({ effectiveAt: String(s.effectiveAt), source: String((s.trigger as { source?: string })?.source ?? "") })),
   };
@@ -51,6 +77,8 @@ export function formatStatus(r: StatusReport): string {
   }
   if (r.lastRun) {
     lines.push(`  last run ${r.lastRun.executionName}: ${r.lastRun.status}, started ${r.lastRun.startedAt} by ${r.lastRun.trigger.source}${r.lastRun.trigger.actor ? ` (${r.lastRun.trigger.actor})` : ""}${r.lastRun.summary ? ` — ${r.lastRun.summary}` : ""}`);
+    for (const i of r.lastRun.idp) lines.push(`  idp ${i.id.padEnd(8)} ${i.state.padEnd(16)} ${i.action}${i.sessionsRevokedAt ? `; sessions revoked ${i.sessionsRevokedAt}` : ""}${i.verifiedAt ? `; verified ${i.verifiedAt}` : ""}${i.detail ? ` (${i.detail})` : ""}`);
+    if (r.lastRun.accessSurvivedMs !== null) lines.push(`  access survived the departure event by ${r.lastRun.accessSurvivedMs} ms`);
   }
   for (const s of r.scheduled) lines.push(`  scheduled departure at ${s.effectiveAt} (${s.source})`);
   return lines.join("\n");

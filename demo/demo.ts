@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { GraphStandIn, OktaStandIn } from "../local/idp-standins";
 import { ScimApp } from "../local/scim-app";
 import { startRuntime } from "../local/runtime";
 import { buildDemoPayloads, type DemoApp } from "./payloads";
@@ -45,11 +46,26 @@ async function main(): Promise<number> {
     process.env[app.tokenEnv] = token;
     servers.set(app.id, await new ScimApp({ token }).start());
   }
+  // The IdPs the person lives in, as local stand-ins of the Okta Management API and Microsoft Graph.
+  process.env.DEMO_OKTA_API_TOKEN = randomBytes(24).toString("hex");
+  process.env.DEMO_GRAPH_CLIENT_SECRET = randomBytes(24).toString("hex");
+  const okta = await new OktaStandIn(process.env.DEMO_OKTA_API_TOKEN).start();
+  const graph = await new GraphStandIn("00000000-0000-0000-0000-000000000001", "revoke-demo", process.env.DEMO_GRAPH_CLIENT_SECRET).start();
   const catalogFile = join(dataDir, "apps.json");
   writeFileSync(
     catalogFile,
     JSON.stringify(
       {
+        idp: {
+          okta: { orgUrl: okta.baseUrl, auth: { type: "api-token", tokenRef: "DEMO_OKTA_API_TOKEN" } },
+          entra: {
+            tenantId: "00000000-0000-0000-0000-000000000001",
+            clientId: "revoke-demo",
+            graphUrl: graph.graphUrl,
+            tokenUrl: graph.tokenUrl,
+            auth: { type: "client-secret", secretRef: "DEMO_GRAPH_CLIENT_SECRET" },
+          },
+        },
         apps: apps.map((app) => ({
           id: app.id,
           name: app.name,
@@ -67,8 +83,11 @@ async function main(): Promise<number> {
   const runtime = await startRuntime({ dataDir, catalogFile, log: (line) => say(`  [runtime] ${line}`) });
   say(`Local runtime on ${runtime.url} (DynamoDB ${runtime.dynamoEndpoint}, data in ${dataDir})`);
   say(`SCIM apps: ${apps.map((a) => `${a.id} at ${servers.get(a.id)!.baseUrl}`).join(", ")}`);
+  say(`IdP stand-ins: Okta at ${okta.baseUrl}, Microsoft Graph at ${graph.graphUrl}`);
   try {
     const payloads = buildDemoPayloads(apps, readFileSync);
+    const oktaUser = okta.addUser(payloads.oktaId, payloads.email);
+    const entraUser = graph.addUser("11111111-2222-3333-4444-555555555555", payloads.email);
     say("\n1. JIT arrivals: the person signs in to each app through Okta for the first time");
     for (const arrival of payloads.arrivals) {
       servers.get(arrival.appId)!.jitCreate(arrival.accountName);
@@ -95,8 +114,18 @@ async function main(): Promise<number> {
 
     say(`\n3. Offboarding ${run.runName}: ${run.status} — ${run.summary ?? ""}`);
     say(`   runs started for this departure: ${runs.length} (duplicates started none)`);
-    const appsOut = [];
     let allVerified = run.status === "OFFBOARDED";
+    say("   front door, closed before any app:");
+    const idpOut = [];
+    for (const idp of run.idpResults) {
+      const now = idp.id === "okta" ? `Okta now says ${oktaUser.status}, ${oktaUser.sessions} sessions, ${oktaUser.oauthTokens} OAuth tokens, ${oktaUser.grants} grants` : `Graph now says accountEnabled=${entraUser.accountEnabled}, sessions valid from ${entraUser.signInSessionsValidFromDateTime}`;
+      say(`   ${idp.id.padEnd(5)} ${idp.state}  ${idp.note ?? idp.error?.Error ?? ""}; sessions revoked ${idp.sessionsRevokedAt ?? "-"}; verified ${idp.verifiedAt ?? "-"} (${now})`);
+      allVerified &&= idp.state === "REVOKED" && Boolean(idp.verifiedAt);
+      idpOut.push({ id: idp.id, action: idp.action, state: idp.state, sessionsRevokedAt: idp.sessionsRevokedAt ?? null, verifiedAt: idp.verifiedAt ?? null, readBack: idp.readBack ?? null });
+    }
+    if (run.idpResults.length < 2) allVerified = false;
+    say("   apps:");
+    const appsOut = [];
     for (const app of apps) {
       const result = run.results.find((r) => r.appId === app.id);
       const user = servers.get(app.id)!.findByUserName(payloads.email);
@@ -110,13 +139,15 @@ async function main(): Promise<number> {
       appsOut.push({ id: app.id, mode: result?.mode ?? "scim", state: result?.state ?? "MISSING", revokedAt: result?.revokedAt ?? null, verifiedAt: result?.verifiedAt ?? null, appSays });
     }
     const tookMs = Date.now() - departureSent;
-    say(`\n   departure to verified: ${tookMs} ms; whole demo ${Date.now() - started} ms`);
+    say(`\n   departure to verified: ${tookMs} ms; access survived the departure event by ${run.accessSurvivedMs ?? "?"} ms; whole demo ${Date.now() - started} ms`);
     const summary = {
       subject: payloads.email,
       subjectId: profile.subjectId,
       status: run.status,
       executionName: run.runName,
       apps: appsOut,
+      idp: idpOut,
+      accessSurvivedMs: run.accessSurvivedMs ?? null,
       runsStarted: runs.length,
       departureToVerifiedMs: tookMs,
       dataDir,
@@ -127,6 +158,8 @@ async function main(): Promise<number> {
   } finally {
     await runtime.stop();
     for (const server of servers.values()) await server.stop();
+    await okta.stop();
+    await graph.stop();
   }
 }
 

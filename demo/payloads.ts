@@ -56,14 +56,14 @@ export function buildDemoPayloads(apps: DemoApp[], read: (path: string, enc: "ut
     return { appId: app.id, accountName, via: viaHook ? "Event Hook delivery" : "Log Streaming (EventBridge)", body };
   });
 
-  const today = new Date().toISOString().slice(0, 10);
+  // Effective now (HR systems send a date or a timestamp): "access survived" then measures the pipeline.
   const termination = {
     type: HR_TERMINATION_TYPE,
     eventId: `demo-termination-${derivedUuid(email).slice(0, 8)}`,
     employeeId: 1001,
     email: email.toUpperCase(),
-    effectiveDate: today,
+    effectiveDate: new Date().toISOString(),
     reason: "resignation",
   };
-  return { email: email.toLowerCase(), arrivals, termination };
+  return { email: email.toLowerCase(), oktaId: String(actor.id), arrivals, termination };
 }

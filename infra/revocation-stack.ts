@@ -162,12 +162,17 @@ export class RevocationStack extends Stack {
     for (const name of writers) this.table.grantReadWriteData(functions[name]);
     for (const name of [FunctionName.Ingest, FunctionName.RecordArrival, FunctionName.CloseRun]) this.bus.grantPutEventsTo(functions[name]);
     for (const name of [FunctionName.StartOffboarding, FunctionName.RecordArrival]) this.stateMachine.grantStartExecution(functions[name]);
-    for (const app of props.catalog.apps) {
-      const ref = app.scim?.tokenRef;
-      if (!ref?.startsWith("arn:aws:secretsmanager:")) continue;
-      const secret = Secret.fromSecretCompleteArn(this, `secret-${app.id}`, ref);
-      for (const name of [FunctionName.ScimRevoke, FunctionName.ScimVerify]) secret.grantRead(functions[name]);
-    }
+    // Each credential is readable only by the functions that use it.
+    const grantSecret = (id: string, ref: string | undefined, users: FunctionName[]) => {
+      if (!ref?.startsWith("arn:aws:secretsmanager:")) return;
+      const secret = Secret.fromSecretCompleteArn(this, id, ref);
+      for (const name of users) secret.grantRead(functions[name]);
+    };
+    for (const app of props.catalog.apps) grantSecret(`secret-${app.id}`, app.scim?.tokenRef, [FunctionName.ScimRevoke, FunctionName.ScimVerify]);
+    const { okta, entra } = props.catalog.idp;
+    const idpFunctions = [FunctionName.IdpRevoke, FunctionName.IdpVerify];
+    if (okta) grantSecret("secret-okta", okta.auth.type === "api-token" ? okta.auth.tokenRef : okta.auth.privateKeyRef, idpFunctions);
+    if (entra) grantSecret("secret-entra", entra.auth.type === "client-secret" ? entra.auth.secretRef : entra.auth.privateKeyRef, idpFunctions);
 
     // One rule per entry of BUS_RULES, each target with retries and a dead-letter queue that keeps the reason.
     for (const rule of BUS_RULES) {

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDemoPayloads, type DemoApp } from "../../demo/payloads";
+import { GraphStandIn, OktaStandIn } from "../../local/idp-standins";
 import { type Runtime, startRuntime } from "../../local/runtime";
 import { failTimes, ScimApp } from "../../local/scim-app";
 import { runTs } from "../helpers/cli";
@@ -18,6 +19,8 @@ const apps: DemoApp[] = [
   { id: "flaky", name: "Flaky", oktaInstanceId: "0oaFLAKY000000000001", tokenEnv: "E2E_FLAKY_TOKEN" },
 ];
 const servers = new Map<string, ScimApp>();
+const okta = new OktaStandIn("e2e-okta-token");
+const graph = new GraphStandIn("e2e-tenant", "e2e-client", "e2e-graph-secret");
 let runtime: Runtime;
 let dataDir: string;
 
@@ -27,12 +30,12 @@ const post = async (body: unknown) => {
 };
 const termination = (email: string, eventId: string) => ({ type: "revoke.hr.termination", eventId, employeeId: eventId, email, effectiveDate: new Date().toISOString().slice(0, 10) });
 /** An SSO of `email` into `app`, from the real fixture event, as the app JIT-creates the account. */
-const ssoArrival = (email: string, appId: string, uuid: string) => {
+const ssoArrival = (email: string, appId: string, uuid: string, oktaId = `00u${Buffer.from(email).toString("hex").slice(0, 15)}`) => {
   const event = oktaEvent("user.authentication.sso");
   const app = apps.find((a) => a.id === appId)!;
   event.uuid = uuid;
   (event.actor as Record<string, unknown>).alternateId = email;
-  (event.actor as Record<string, unknown>).id = `00u${Buffer.from(email).toString("hex").slice(0, 15)}`;
+  (event.actor as Record<string, unknown>).id = oktaId;
   event.target = [
     { id: app.oktaInstanceId, type: "AppInstance", alternateId: app.name, displayName: app.name },
     { id: "0ua0000000000000000", type: "AppUser", alternateId: email, displayName: email },
@@ -52,10 +55,18 @@ beforeAll(async () => {
     process.env[app.tokenEnv] = `token-${app.id}`;
     servers.set(app.id, await new ScimApp({ token: `token-${app.id}` }).start());
   }
+  process.env.E2E_OKTA_TOKEN = "e2e-okta-token";
+  process.env.E2E_GRAPH_SECRET = "e2e-graph-secret";
+  await okta.start();
+  await graph.start();
   const catalogFile = join(dataDir, "apps.json");
   writeFileSync(
     catalogFile,
     JSON.stringify({
+      idp: {
+        okta: { orgUrl: okta.baseUrl, auth: { type: "api-token", tokenRef: "E2E_OKTA_TOKEN" } },
+        entra: { tenantId: "e2e-tenant", clientId: "e2e-client", graphUrl: graph.graphUrl, tokenUrl: graph.tokenUrl, auth: { type: "client-secret", secretRef: "E2E_GRAPH_SECRET" } },
+      },
       apps: apps.map((a) => ({ id: a.id, name: a.name, mode: "scim", owner: "o@example.com", scim: { baseUrl: servers.get(a.id)!.baseUrl, tokenRef: a.tokenEnv }, okta: { appInstanceIds: [a.oktaInstanceId] } })),
     }),
   );
@@ -64,11 +75,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await runtime?.stop();
   for (const s of servers.values()) await s.stop();
+  await okta.stop();
+  await graph.stop();
 });
 
 describe("a real termination revokes JIT accounts and proves it", () => {
   it("demo flow: Okta hook + log-stream arrivals, HR termination twice → one run, both apps inactive on the servers", async () => {
     const payloads = buildDemoPayloads(apps.slice(0, 2), (p, e) => readFileSync(p, e));
+    const oktaUser = okta.addUser(payloads.oktaId, payloads.email);
+    const entraUser = graph.addUser("e2e-entra-alice", payloads.email);
     for (const arrival of payloads.arrivals) {
       servers.get(arrival.appId)!.jitCreate(arrival.accountName);
       expect((await post(arrival.body)).status).toBe(200);
@@ -92,13 +107,56 @@ describe("a real termination revokes JIT accounts and proves it", () => {
     }
     const exec = await runtime.sfn.describe(run!.runName);
     expect(exec?.status).toBe("SUCCEEDED");
+    // The front door, at the IdPs themselves: disabled, no sessions, no tokens, no grants.
+    expect(oktaUser).toMatchObject({ status: "DEPROVISIONED", sessions: 0, oauthTokens: 0, grants: 0 });
+    expect(entraUser.accountEnabled).toBe(false);
+    expect(run!.idpResults.map((i) => [i.id, i.state, i.readBack])).toEqual([
+      ["okta", "REVOKED", "DEPROVISIONED"],
+      ["entra", "REVOKED", "accountEnabled=false"],
+    ]);
+    expect(run!.accessSurvivedMs).toEqual(expect.any(Number));
+    // Closed before any app was touched.
+    const firstAppCall = Math.min(...run!.results.map((r) => Date.parse(String(r.evidence[0]!.at))));
+    expect(Math.max(...run!.idpResults.map((i) => Date.parse(i.verifiedAt!)))).toBeLessThanOrEqual(firstAppCall);
+  });
+
+  it("an Okta suspension closes the front door only: suspended at Okta, sessions killed, app accounts kept", async () => {
+    const suspend = oktaEvent("user.lifecycle.suspend");
+    const target = (suspend.target as Array<Record<string, unknown>>)[0]!;
+    const email = String(target.alternateId);
+    const user = okta.addUser(String(target.id), email);
+    await post(ssoArrival(email, "crm", "aaaaaaaa-0000-4000-8000-000000000010", String(target.id)));
+    await runtime.idle();
+    expect((await post(suspend)).status).toBe(200);
+    await runtime.idle();
+    const { profile, runs } = await statusOf(email);
+    const run = runs.find((r) => r.runName.startsWith("suspend-"));
+    expect(run).toMatchObject({ status: "SUSPENDED", results: [], idpResults: [expect.objectContaining({ id: "okta", action: "suspend", state: "REVOKED" }), expect.objectContaining({ id: "entra" })] });
+    expect(user).toMatchObject({ status: "SUSPENDED", sessions: 0 });
+    expect(profile?.status).toBe("ACTIVE");
+    expect(servers.get("crm")!.findByUserName(email)?.active).toBe(true);
+  });
+
+  it("an IdP that is down makes the run NEEDS_ATTENTION even though every app was revoked", async () => {
+    const email = "uma@example.com";
+    await post(ssoArrival(email, "crm", "aaaaaaaa-0000-4000-8000-000000000011"));
+    await runtime.idle();
+    okta.inject((req, res) => (req.path.startsWith("/api/v1/") ? (res.status(503).send("Service Unavailable"), true) : false));
+    await post(termination(email, "t-uma"));
+    await runtime.idle();
+    okta.clearFaults();
+    const { run } = await statusOf(email);
+    expect(run?.status).toBe("NEEDS_ATTENTION");
+    expect(run?.idpResults.find((i) => i.id === "okta")).toMatchObject({ state: "FAILED", error: { Error: "Transient" } });
+    expect(run?.results).toEqual([expect.objectContaining({ appId: "crm", state: "REVOKED" })]);
+    expect(run?.accessSurvivedMs).toBeNull();
   });
 
   it("a termination for someone with no recorded arrivals ends OFFBOARDED with nothing to revoke", async () => {
     await post(termination("nobody@example.com", "t-nobody"));
     await runtime.idle();
     const { run } = await statusOf("nobody@example.com");
-    expect(run).toMatchObject({ status: "OFFBOARDED", summary: "nothing to revoke: no accounts recorded for this person", results: [] });
+    expect(run).toMatchObject({ status: "OFFBOARDED", summary: expect.stringContaining("nothing to revoke: no accounts recorded for this person"), results: [] });
   });
 
   it("an app that answers 503 is retried, then NEEDS_ATTENTION for it alone; the other app is still revoked", async () => {

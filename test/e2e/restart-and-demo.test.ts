@@ -67,6 +67,11 @@ describe("npm run demo -- --json (the README's first command)", () => {
     const summary = JSON.parse(lines.at(-1)!);
     expect(summary).toMatchObject({ subject: "alice@example.com", status: "OFFBOARDED", executionName: expect.stringMatching(/^offboard-/) });
     expect(summary.apps).toHaveLength(2);
+    expect(summary.idp).toEqual([
+      expect.objectContaining({ id: "okta", action: "deactivate", state: "REVOKED", sessionsRevokedAt: expect.any(String), verifiedAt: expect.any(String) }),
+      expect.objectContaining({ id: "entra", action: "deactivate", state: "REVOKED", sessionsRevokedAt: expect.any(String), verifiedAt: expect.any(String) }),
+    ]);
+    expect(summary.accessSurvivedMs).toEqual(expect.any(Number));
     for (const app of summary.apps) {
       expect(app).toMatchObject({ mode: "scim", state: "REVOKED", revokedAt: expect.any(String), verifiedAt: expect.any(String), appSays: "active=false" });
     }

@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
@@ -111,5 +112,31 @@ describe("the CDK app", () => {
     const planPolicy = Object.values(template.findResources("AWS::IAM::Policy")).find((p) => JSON.stringify(p.Properties.Roles).includes("planoffboardingServiceRole"))!;
     expect(JSON.stringify(planPolicy.Properties.PolicyDocument)).not.toContain("dynamodb:PutItem");
     expect(JSON.stringify(planPolicy.Properties.PolicyDocument)).toContain("dynamodb:Query");
+  });
+});
+
+describe("secrets on AWS", () => {
+  it("each Secrets Manager credential is readable by the functions that use it and by no other", () => {
+    const dir = mkdtempSync(join(tmpdir(), "revoke-cat-"));
+    const scimArn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:crm-scim-AbCdEf";
+    const oktaArn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:okta-token-AbCdEf";
+    const file = join(dir, "apps.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        idp: { okta: { orgUrl: "https://example.okta.com", auth: { type: "api-token", tokenRef: oktaArn } } },
+        apps: [{ id: "crm", name: "CRM", mode: "scim", owner: "o@example.com", scim: { baseUrl: "https://crm.example.com/scim/v2", tokenRef: scimArn } }],
+      }),
+    );
+    const { app, stack } = buildApp(new App({ outdir: join(ROOT, "cdk.out/test-secrets"), context: { "revoke:catalogFile": file } }));
+    app.synth();
+    const policies = Template.fromStack(stack).findResources("AWS::IAM::Policy");
+    const readersOf = (arn: string) =>
+      Object.values(policies)
+        .filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes(arn))
+        .map((p) => JSON.stringify(p.Properties.Roles).match(/"([a-z]+(?:[A-Z][a-z]+)*)ServiceRole/)?.[1])
+        .sort();
+    expect(readersOf(scimArn)).toEqual(["scimrevoke", "scimverify"]);
+    expect(readersOf(oktaArn)).toEqual(["idprevoke", "idpverify"]);
   });
 });

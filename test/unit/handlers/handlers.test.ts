@@ -167,7 +167,7 @@ describe("plan → record outcome → close", () => {
     expect(await closeRun({ runName: "r1", subjectId: "sub-none", trigger, results: [] }, { store, publish: r.publish, now: clock }).catch((e: Error) => e.message)).toMatch(/ConditionalCheckFailed|conditional/i);
     const { subjectId } = await store.resolveSubject({ email: "mo@example.com" }, "t");
     await store.beginDeparture({ subjectId, runName: "r2", trigger, now: "t" });
-    expect((await closeRun({ runName: "r2", subjectId, trigger, results: [] }, { store, publish: r.publish, now: clock })).summary).toBe("nothing to revoke: no accounts recorded for this person");
+    expect((await closeRun({ runName: "r2", subjectId, trigger, results: [] }, { store, publish: r.publish, now: clock })).summary).toContain("nothing to revoke: no accounts recorded for this person");
     expect((await closeRun({ runName: "r2", subjectId, trigger, error: { Error: "States.Timeout", Cause: "slow" } }, { store, publish: r.publish, now: clock })).status).toBe("NEEDS_ATTENTION");
   });
 });

@@ -1,0 +1,241 @@
+import { createPublicKey, createVerify, randomBytes } from "node:crypto";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import express, { type NextFunction, type Request, type Response } from "express";
+
+/**
+ * Local stand-ins for the Okta Management API and Microsoft Graph, for the demo and the tests. They
+ * follow the vendors' documented paths, status codes, error bodies and rate-limit headers for the
+ * calls the pipeline makes; they are not general emulators.
+ */
+
+abstract class StandIn {
+  protected server?: Server;
+  baseUrl = "";
+  /** Method and path of every request, for assertions. */
+  readonly requests: Array<{ method: string; path: string }> = [];
+  protected readonly faults: Array<(req: Request, res: Response) => boolean> = [];
+
+  protected abstract routes(app: express.Express): void;
+
+  async start(): Promise<this> {
+    const app = express();
+    app.use(express.json({ type: ["application/json"] }));
+    app.use(express.urlencoded({ extended: false }));
+    app.use((req: Request, res: Response, next: NextFunction) => {
+      this.requests.push({ method: req.method, path: req.originalUrl });
+      for (const fault of this.faults) if (fault(req, res)) return;
+      next();
+    });
+    this.routes(app);
+    await new Promise<void>((resolve) => {
+      this.server = app.listen(0, "127.0.0.1", () => resolve());
+    });
+    this.baseUrl = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  inject(fault: (req: Request, res: Response) => boolean): this {
+    this.faults.push(fault);
+    return this;
+  }
+
+  clearFaults(): this {
+    this.faults.length = 0;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      if (!this.server) return resolve();
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+}
+
+export interface OktaUserRecord {
+  id: string;
+  status: "STAGED" | "ACTIVE" | "SUSPENDED" | "DEPROVISIONED";
+  profile: { login: string; email: string };
+  sessions: number;
+  oauthTokens: number;
+  grants: number;
+}
+
+const oktaError = (res: Response, status: number, errorCode: string, errorSummary: string) =>
+  res.status(status).json({ errorCode, errorSummary, errorLink: errorCode, errorId: `oae${randomBytes(8).toString("hex")}`, errorCauses: [] });
+
+export class OktaStandIn extends StandIn {
+  readonly users = new Map<string, OktaUserRecord>();
+  /** The API token (SSWS) it accepts, and optionally a service app's public key for private_key_jwt. */
+  constructor(
+    private readonly apiToken: string,
+    private readonly serviceApp?: { clientId: string; publicKeyPem: string },
+  ) {
+    super();
+  }
+  private readonly accessTokens = new Set<string>();
+
+  addUser(id: string, login: string, status: OktaUserRecord["status"] = "ACTIVE"): OktaUserRecord {
+    const user: OktaUserRecord = { id, status, profile: { login, email: login }, sessions: 2, oauthTokens: 3, grants: 1 };
+    this.users.set(id, user);
+    return user;
+  }
+
+  private find(ref: string): OktaUserRecord | undefined {
+    return this.users.get(ref) ?? [...this.users.values()].find((u) => u.profile.login.toLowerCase() === ref.toLowerCase());
+  }
+
+  protected routes(app: express.Express) {
+    app.post("/oauth2/v1/token", (req, res) => {
+      const body = req.body as Record<string, string>;
+      const assertion = body.client_assertion ?? "";
+      if (!this.serviceApp || body.grant_type !== "client_credentials" || !verifyRs256(assertion, this.serviceApp.publicKeyPem, this.serviceApp.clientId)) {
+        return res.status(401).json({ error: "invalid_client", error_description: "The client_assertion signature is invalid." });
+      }
+      const token = randomBytes(16).toString("hex");
+      this.accessTokens.add(token);
+      res.json({ token_type: "Bearer", expires_in: 3600, access_token: token, scope: body.scope });
+    });
+    app.use("/api/v1", (req, res, next) => {
+      const auth = req.header("authorization") ?? "";
+      const ok = auth === `SSWS ${this.apiToken}` || (auth.startsWith("Bearer ") && this.accessTokens.has(auth.slice(7)));
+      if (!ok) return oktaError(res, 401, "E0000011", "Invalid token provided");
+      next();
+    });
+    app.get("/api/v1/users/:ref", (req, res) => {
+      const user = this.find(String(req.params.ref));
+      if (!user) return oktaError(res, 404, "E0000007", `Not found: Resource not found: ${req.params.ref} (User)`);
+      res.json({ id: user.id, status: user.status, profile: user.profile, _links: {} });
+    });
+    app.post("/api/v1/users/:ref/lifecycle/:op", (req, res) => {
+      const user = this.find(String(req.params.ref));
+      if (!user) return oktaError(res, 404, "E0000007", `Not found: Resource not found: ${req.params.ref} (User)`);
+      if (req.params.op === "deactivate") {
+        if (user.status === "DEPROVISIONED") return oktaError(res, 400, "E0000001", "Api validation failed: User is already deactivated");
+        user.status = "DEPROVISIONED";
+        user.sessions = 0;
+        return res.status(200).send();
+      }
+      if (req.params.op === "suspend") {
+        if (user.status !== "ACTIVE") return oktaError(res, 400, "E0000001", "Api validation failed: Cannot suspend a user that is not active");
+        user.status = "SUSPENDED";
+        return res.status(200).send();
+      }
+      return oktaError(res, 404, "E0000022", "The endpoint does not support the provided HTTP method");
+    });
+    app.delete("/api/v1/users/:ref/sessions", (req, res) => {
+      const user = this.find(String(req.params.ref));
+      if (!user) return oktaError(res, 404, "E0000007", `Not found: Resource not found: ${req.params.ref} (User)`);
+      user.sessions = 0;
+      if (req.query.oauthTokens === "true") user.oauthTokens = 0;
+      res.status(204).send();
+    });
+    app.delete("/api/v1/users/:ref/grants", (req, res) => {
+      const user = this.find(String(req.params.ref));
+      if (!user) return oktaError(res, 404, "E0000007", `Not found: Resource not found: ${req.params.ref} (User)`);
+      user.grants = 0;
+      res.status(204).send();
+    });
+  }
+}
+
+/** A 429 the way Okta sends it: X-Rate-Limit-Limit/-Remaining/-Reset (epoch seconds) and E0000047. */
+export function oktaRateLimited(times: number): (req: Request, res: Response) => boolean {
+  let left = times;
+  return (req, res) => {
+    if (left <= 0 || !req.path.startsWith("/api/v1/")) return false;
+    left--;
+    res.set({ "X-Rate-Limit-Limit": "600", "X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": String(Math.floor(Date.now() / 1000) + 1) });
+    oktaError(res, 429, "E0000047", "API call exceeded rate limit due to too many requests.");
+    return true;
+  };
+}
+
+export interface GraphUserRecord {
+  id: string;
+  userPrincipalName: string;
+  accountEnabled: boolean;
+  signInSessionsValidFromDateTime: string;
+}
+
+const graphError = (res: Response, status: number, code: string, message: string) =>
+  res.status(status).json({ error: { code, message, innerError: { date: new Date().toISOString(), "request-id": randomBytes(8).toString("hex") } } });
+
+export class GraphStandIn extends StandIn {
+  readonly users = new Map<string, GraphUserRecord>();
+  private readonly accessTokens = new Set<string>();
+
+  constructor(
+    private readonly tenantId: string,
+    private readonly clientId: string,
+    private readonly clientSecret: string,
+  ) {
+    super();
+  }
+
+  get tokenUrl(): string {
+    return `${this.baseUrl}/${this.tenantId}/oauth2/v2.0/token`;
+  }
+
+  get graphUrl(): string {
+    return `${this.baseUrl}/v1.0`;
+  }
+
+  addUser(id: string, upn: string): GraphUserRecord {
+    const user = { id, userPrincipalName: upn, accountEnabled: true, signInSessionsValidFromDateTime: "2026-01-01T00:00:00Z" };
+    this.users.set(id, user);
+    return user;
+  }
+
+  private find(ref: string): GraphUserRecord | undefined {
+    return this.users.get(ref) ?? [...this.users.values()].find((u) => u.userPrincipalName.toLowerCase() === ref.toLowerCase());
+  }
+
+  protected routes(app: express.Express) {
+    app.post("/:tenant/oauth2/v2.0/token", (req, res) => {
+      const body = req.body as Record<string, string>;
+      if (req.params.tenant !== this.tenantId) return res.status(400).json({ error: "invalid_request", error_description: "AADSTS90002: Tenant not found." });
+      if (body.client_id !== this.clientId || body.client_secret !== this.clientSecret) {
+        return res.status(401).json({ error: "invalid_client", error_description: "AADSTS7000215: Invalid client secret provided." });
+      }
+      const token = randomBytes(16).toString("hex");
+      this.accessTokens.add(token);
+      res.json({ token_type: "Bearer", expires_in: 3599, ext_expires_in: 3599, access_token: token });
+    });
+    app.use("/v1.0", (req, res, next) => {
+      const auth = req.header("authorization") ?? "";
+      if (!auth.startsWith("Bearer ") || !this.accessTokens.has(auth.slice(7))) return graphError(res, 401, "InvalidAuthenticationToken", "Access token validation failure.");
+      next();
+    });
+    const notFound = (res: Response, ref: string) => graphError(res, 404, "Request_ResourceNotFound", `Resource '${ref}' does not exist or one of its queried reference-property objects are not present.`);
+    app.get("/v1.0/users/:ref", (req, res) => {
+      const user = this.find(String(req.params.ref));
+      if (!user) return notFound(res, String(req.params.ref));
+      res.json({ "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users(id,accountEnabled)/$entity", id: user.id, accountEnabled: user.accountEnabled });
+    });
+    app.patch("/v1.0/users/:ref", (req, res) => {
+      const user = this.find(String(req.params.ref));
+      if (!user) return notFound(res, String(req.params.ref));
+      if (typeof req.body?.accountEnabled === "boolean") user.accountEnabled = req.body.accountEnabled;
+      res.status(204).send();
+    });
+    app.post("/v1.0/users/:ref/revokeSignInSessions", (req, res) => {
+      const user = this.find(String(req.params.ref));
+      if (!user) return notFound(res, String(req.params.ref));
+      user.signInSessionsValidFromDateTime = new Date().toISOString();
+      res.json({ "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Edm.Boolean", value: true });
+    });
+  }
+}
+
+/** Checks an RS256 client assertion the way an authorization server would (signature, iss/sub, expiry). */
+function verifyRs256(jwt: string, publicKeyPem: string, clientId: string): boolean {
+  const [header, payload, signature] = jwt.split(".");
+  if (!header || !payload || !signature) return false;
+  const ok = createVerify("RSA-SHA256").update(`${header}.${payload}`).verify(createPublicKey(publicKeyPem), Buffer.from(signature, "base64url"));
+  if (!ok) return false;
+  const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { iss?: string; sub?: string; exp?: number };
+  return claims.iss === clientId && claims.sub === clientId && (claims.exp ?? 0) * 1000 > Date.now();
+}
