@@ -6,6 +6,7 @@ import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { Command, Option } from "commander";
 import { loadCatalogFile } from "../functions/lib/catalog";
 import { ValidationError } from "../functions/lib/errors";
+import { describeIssue } from "../functions/lib/issues";
 import { BUS_SOURCE, DetailType, IdentityDetail } from "../functions/lib/events";
 import type { OffboardInput, Plan } from "../functions/lib/runs";
 import { normalizePayload, type PayloadSource, SOURCES } from "../functions/normalize";
@@ -16,7 +17,6 @@ const program = new Command("revoke")
   .description("Departure control for JIT-provisioned access: revoke, verify, and keep evidence")
   .option("--aws", "act on the deployed stack (REVOKE_TABLE_NAME, REVOKE_EVENT_BUS_NAME, REVOKE_STATE_MACHINE_ARN)")
   .option("--data-dir <dir>", "data folder of the local runtime", process.env.REVOKE_DATA_DIR ?? ".data")
-  .showHelpAfterError()
   .exitOverride();
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -50,7 +50,7 @@ program
       reason: opts.reason,
       actor: actorName(),
     });
-    if (!detailCheck.success) throw new CliError(`invalid offboarding: ${detailCheck.error.issues[0]!.path.join(".")}: ${detailCheck.error.issues[0]!.message}`, 2);
+    if (!detailCheck.success) throw new CliError(describeIssue(detailCheck.error, "invalid offboarding"), 2);
     if (!opts.reason.trim()) throw new CliError("--reason must not be empty", 2);
     const detail = detailCheck.data;
     const target = await resolveTarget(globals());
@@ -67,21 +67,26 @@ program
       const plan = await waitForOutput<Plan>(target, started.executionArn!);
       if (opts.json) return void out(JSON.stringify({ subject: opts.subject.toLowerCase(), ...plan }));
       out(`Dry run for ${opts.subject.toLowerCase()} (${plan.subjectId}, ${plan.subjectStatus}): nothing was changed.`);
-      if (plan.apps.length === 0 && plan.skipped.length === 0) out("  no app accounts recorded: an offboarding would revoke nothing");
-      for (const app of plan.apps) out(`  would revoke ${app.appId.padEnd(12)} [${app.mode}] ${app.action}`);
-      for (const s of plan.skipped) out(`  skip         ${s.appId.padEnd(12)} ${s.reason}`);
+      const width = Math.max(8, ...plan.apps.map((a) => a.appId.length), ...plan.skipped.map((a) => a.appId.length), ...plan.idps.map((i) => i.id.length));
+      for (const idp of plan.idps) out(`  would close  ${idp.id.padEnd(width)} [idp] ${idp.action} ${idp.userRef}, revoke sessions and tokens, then read back`);
+      if (plan.apps.length === 0 && plan.skipped.length === 0) out("  no app accounts recorded: an offboarding would revoke nothing in apps");
+      for (const app of plan.apps) out(`  would revoke ${app.appId.padEnd(width)} [${app.mode}] ${app.action}`);
+      for (const s of plan.skipped) out(`  skip         ${s.appId.padEnd(width)} ${s.reason}`);
       return;
     }
 
+    if (!(await target.store.findSubject(detail.subject))) {
+      process.stderr.write(`revoke: warning: no one known as ${detail.subject.email}; the run will find no app accounts (check the spelling)\n`);
+    }
     const put = await target.eventBridge.send(
       new PutEventsCommand({ Entries: [{ EventBusName: target.busName, Source: BUS_SOURCE, DetailType: DetailType.Departed, Detail: JSON.stringify(detail) }] }),
     );
     if (put.FailedEntryCount) throw new CliError(`the bus refused the departure: ${put.Entries?.[0]?.ErrorMessage ?? "unknown error"}`);
     if (!opts.wait) {
       if (opts.json) return void out(JSON.stringify({ subject: detail.subject.email, sourceEventId: detail.sourceEventId, accepted: true }));
-      return void out(`Departure of ${detail.subject.email} sent (${detail.sourceEventId}). Watch it with: revoke status ${detail.subject.email}`);
+      return void out(`Departure of ${detail.subject.email} sent (${detail.sourceEventId}). Watch it with: npx revoke status ${detail.subject.email}`);
     }
-    const report = await waitForSettled(target, detail.subject.email!);
+    const report = await waitForSettled(target, detail.subject.email!, detail.sourceEventId);
     out(opts.json ? JSON.stringify(report) : formatStatus(report));
     // Scripts that wait must be able to tell: anything but OFFBOARDED needs a person.
     if (report.status !== "OFFBOARDED") process.exitCode = 1;
@@ -89,13 +94,13 @@ program
 
 program
   .command("status")
-  .description("per-app states and the last run of one person")
-  .argument("<email>", "the person's email")
+  .description("per-app states, the front door and the last run of one person")
+  .argument("<person>", "their email, or their HR, Okta or Entra id")
   .option("--json", "print JSON")
-  .action(async (email: string, opts: { json?: boolean }) => {
+  .action(async (person: string, opts: { json?: boolean }) => {
     const target = await resolveTarget(globals());
-    const report = await statusOf(target, email);
-    if (!report) throw new CliError(`no one known as ${email.toLowerCase()}`);
+    const report = await statusOf(target, person);
+    if (!report) throw new CliError(`no one known as ${person.includes("@") ? person.toLowerCase() : person}`);
     out(opts.json ? JSON.stringify(report) : formatStatus(report));
   });
 
@@ -148,16 +153,27 @@ async function waitForOutput<T>(target: Awaited<ReturnType<typeof resolveTarget>
   throw new CliError(`execution did not finish within ${timeoutMs / 1000} s`);
 }
 
-async function waitForSettled(target: Awaited<ReturnType<typeof resolveTarget>>, email: string, timeoutMs = 300_000) {
+/**
+ * Waits for the run this departure started. A departure that started none (the person was already
+ * departing or offboarded) reports the run that owns their departure instead.
+ */
+async function waitForSettled(target: Awaited<ReturnType<typeof resolveTarget>>, email: string, sourceEventId: string, timeoutMs = 300_000) {
   const deadline = Date.now() + timeoutMs;
-  let seenDeparting = false;
+  const sentAt = Date.now();
   while (Date.now() < deadline) {
-    const report = await statusOf(target, email);
-    if (report?.status === "DEPARTING") seenDeparting = true;
-    if (report && report.status !== "DEPARTING" && (seenDeparting || report.lastRun?.status !== "RUNNING") && report.lastRun) return report;
+    const profile = await target.store.findSubject({ email });
+    if (profile) {
+      const runs = await target.store.listRuns(profile.subjectId);
+      const mine = runs.find((r) => r.trigger.sourceEventId === sourceEventId);
+      const owner = profile.currentRun ? runs.find((r) => r.runName === profile.currentRun) : undefined;
+      const watched = mine ?? owner;
+      // Delivery is asynchronous: give the bus a moment before concluding this departure started nothing.
+      const settled = watched ? watched.status !== "RUNNING" : Date.now() - sentAt > 5_000 && profile.status !== "DEPARTING";
+      if (settled) return (await statusOf(target, email))!;
+    }
     await sleep(300);
   }
-  throw new CliError(`the offboarding of ${email} did not settle within ${timeoutMs / 1000} s; check revoke status ${email}`);
+  throw new CliError(`the offboarding of ${email} did not settle within ${timeoutMs / 1000} s; check npx revoke status ${email}`);
 }
 
 try {

@@ -22,8 +22,10 @@ export interface StatusReport {
 }
 
 /** Per-app states and the latest run of one person, as `revoke status` shows them. */
-export async function statusOf(target: Target, email: string): Promise<StatusReport | undefined> {
-  const profile = await target.store.findSubject({ email: email.toLowerCase() });
+export async function statusOf(target: Target, person: string): Promise<StatusReport | undefined> {
+  const profile = person.includes("@")
+    ? await target.store.findSubject({ email: person.toLowerCase() })
+    : ((await target.store.findSubject({ hrId: person })) ?? (await target.store.findSubject({ oktaId: person })) ?? (await target.store.findSubject({ entraId: person })));
   if (!profile) return undefined;
   const [accounts, runs, scheduled] = await Promise.all([
     target.store.listAccounts(profile.subjectId),
@@ -32,7 +34,7 @@ export async function statusOf(target: Target, email: string): Promise<StatusRep
   ]);
   const last = [...runs].sort((a, b) => a.startedAt.localeCompare(b.startedAt)).pop();
   return {
-    subject: email.toLowerCase(),
+    subject: profile.emails[0] ?? person,
     subjectId: profile.subjectId,
     status: profile.status,
     departedAt: profile.departedAt ?? null,

@@ -11,8 +11,10 @@ import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { Architecture, type IFunction, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
-import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogLevel as BundlingLogLevel, NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Schedule, ScheduleExpression } from "aws-cdk-lib/aws-scheduler";
+import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
@@ -21,7 +23,7 @@ import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cd
 import type { Construct } from "constructs";
 import type { Catalog } from "../functions/lib/catalog";
 import { BUS_SOURCE } from "../functions/lib/events";
-import { BUS_RULES, FUNCTION_ENTRIES, FunctionName, OFFBOARD_SUBSTITUTIONS } from "../functions/lib/rules";
+import { BUS_RULES, DUE_DEPARTURES_EVERY_MINUTES, FUNCTION_ENTRIES, FunctionName, OFFBOARD_SUBSTITUTIONS } from "../functions/lib/rules";
 import { TABLE_KEYS } from "../functions/lib/store";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -117,6 +119,7 @@ export class RevocationStack extends Stack {
           ...extraEnv,
         },
         bundling: {
+          logLevel: BundlingLogLevel.ERROR,
           minify: true,
           sourceMap: true,
           format: OutputFormat.ESM,
@@ -157,10 +160,17 @@ export class RevocationStack extends Stack {
 
     // Least privilege, per function: what each one reads and writes, nothing more.
     const readers = [FunctionName.PlanOffboarding];
-    const writers = [FunctionName.RecordArrival, FunctionName.StartOffboarding, FunctionName.ScimRevoke, FunctionName.RecordAppOutcome, FunctionName.CloseRun];
+    const writers = [FunctionName.RecordArrival, FunctionName.StartOffboarding, FunctionName.StartDueDepartures, FunctionName.ScimRevoke, FunctionName.RecordAppOutcome, FunctionName.CloseRun];
     for (const name of readers) this.table.grantReadData(functions[name]);
     for (const name of writers) this.table.grantReadWriteData(functions[name]);
-    for (const name of [FunctionName.Ingest, FunctionName.RecordArrival, FunctionName.CloseRun]) this.bus.grantPutEventsTo(functions[name]);
+    for (const name of [FunctionName.Ingest, FunctionName.RecordArrival, FunctionName.CloseRun, FunctionName.StartDueDepartures]) this.bus.grantPutEventsTo(functions[name]);
+
+    // Scheduled work: future-dated departures are started on their day.
+    new Schedule(this, "StartDueDepartures", {
+      description: "Puts departures whose effective day has come back on the bus",
+      schedule: ScheduleExpression.rate(Duration.minutes(DUE_DEPARTURES_EVERY_MINUTES)),
+      target: new LambdaInvoke(functions[FunctionName.StartDueDepartures], { retryAttempts: 3 }),
+    });
     for (const name of [FunctionName.StartOffboarding, FunctionName.RecordArrival]) this.stateMachine.grantStartExecution(functions[name]);
     // Each credential is readable only by the functions that use it.
     const grantSecret = (id: string, ref: string | undefined, users: FunctionName[]) => {
@@ -242,12 +252,18 @@ export class RevocationStack extends Stack {
         reason: `The state machine may invoke any version or alias of ${name}, one of its own five task functions; no other function.`,
       });
     }
+    stack.acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(functions[FunctionName.StartDueDepartures].node.defaultChild as never)}.Arn>:*]`,
+      reason: "EventBridge Scheduler's role may invoke any version of start-due-departures, the one function it schedules.",
+    });
     for (const name of Object.values(FunctionName)) {
       Validations.of(functions[name]).acknowledge({
         id: "Serverless-LambdaDLQ",
         reason: asyncInvoked.has(name)
           ? "Failed asynchronous invocations go to an SQS on-failure destination, which records the error with the event (a dead-letter queue would keep the event only)."
-          : "Invoked synchronously (by Step Functions, which retries and catches, or by API Gateway, which answers the caller); a dead-letter queue only applies to asynchronous invocations.",
+          : name === FunctionName.StartDueDepartures
+            ? "Invoked by EventBridge Scheduler with retries every few minutes; what it did not start stays SCHEDULED in the table and is picked up by the next run."
+            : "Invoked synchronously (by Step Functions, which retries and catches, or by API Gateway, which answers the caller); a dead-letter queue only applies to asynchronous invocations.",
       });
     }
     for (const queue of dlqs) {

@@ -35,7 +35,7 @@ export class LocalLambdas {
     if (!handler) {
       const entry = FUNCTION_ENTRIES[name];
       if (!entry) throw new Error(`no local function ${name}`);
-      const mod = (await import(`../${entry}`)) as { handler: Handler };
+      const mod = (await import(/* @vite-ignore */ `../${entry}`)) as { handler: Handler };
       handler = mod.handler;
       this.loaded.set(name, handler);
     }

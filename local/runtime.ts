@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { loadCatalogFile } from "../functions/lib/catalog";
-import { BUS_RULES, OFFBOARD_SUBSTITUTIONS } from "../functions/lib/rules";
+import { BUS_RULES, DUE_DEPARTURES_EVERY_MINUTES, FunctionName, OFFBOARD_SUBSTITUTIONS } from "../functions/lib/rules";
 import { documentClient, Store } from "../functions/lib/store";
 import { LocalBus } from "./bus";
 import { startDynamo } from "./dynamo";
@@ -23,6 +23,8 @@ export interface RuntimeOptions {
   host?: string;
   /** Milliseconds between ASL retries instead of the definition's intervals (tests). */
   retryIntervalMs?: number;
+  /** How often scheduled work runs (default: as deployed, every few minutes). */
+  schedulerIntervalMs?: number;
   log?: (line: string) => void;
 }
 
@@ -34,6 +36,8 @@ export interface Runtime {
   sfn: LocalStepFunctions;
   lambdas: LocalLambdas;
   stateMachineArn: string;
+  /** Runs the scheduled work now, as the timer would. */
+  runScheduledWork: () => Promise<void>;
   /** Waits until the bus has delivered everything and no execution is running. */
   idle: () => Promise<void>;
   stop: () => Promise<void>;
@@ -90,6 +94,20 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const redriven = await sfn.redrive();
   if (redriven.length) log(`re-driving ${redriven.length} unfinished execution(s): ${redriven.join(", ")}`);
 
+  // The local stand-in for EventBridge Scheduler: the same function, on the same period, and once at
+  // start-up so that departures that fell due while the runtime was stopped start now.
+  const runScheduledWork = async () => {
+    try {
+      const { started } = (await lambdas.invoke(FunctionName.StartDueDepartures, {})) as { started: number };
+      if (started) log(`started ${started} scheduled departure(s) that fell due`);
+    } catch (e) {
+      log(`scheduled work failed, will run again: ${(e as Error).message}`);
+    }
+  };
+  await runScheduledWork();
+  const timer = setInterval(runScheduledWork, options.schedulerIntervalMs ?? DUE_DEPARTURES_EVERY_MINUTES * 60_000);
+  timer.unref();
+
   return {
     url,
     dynamoEndpoint: dynamo.endpoint,
@@ -105,7 +123,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         await sfn.idle();
       }
     },
+    runScheduledWork,
     stop: async () => {
+      clearInterval(timer);
       await new Promise<void>((ok) => {
         server.close(() => ok());
         server.closeAllConnections();

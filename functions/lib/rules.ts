@@ -8,6 +8,7 @@ export const FunctionName = {
   Ingest: "ingest",
   RecordArrival: "record-arrival",
   StartOffboarding: "start-offboarding",
+  StartDueDepartures: "start-due-departures",
   PlanOffboarding: "plan-offboarding",
   IdpRevoke: "idp-revoke",
   IdpVerify: "idp-verify",
@@ -62,6 +63,7 @@ export const FUNCTION_ENTRIES: Record<FunctionName, string> = {
   [FunctionName.Ingest]: "functions/ingest/handler.ts",
   [FunctionName.RecordArrival]: "functions/record-arrival/handler.ts",
   [FunctionName.StartOffboarding]: "functions/start-offboarding/handler.ts",
+  [FunctionName.StartDueDepartures]: "functions/start-due-departures/handler.ts",
   [FunctionName.PlanOffboarding]: "functions/plan-offboarding/handler.ts",
   [FunctionName.IdpRevoke]: "functions/idp-revoke/handler.ts",
   [FunctionName.IdpVerify]: "functions/idp-verify/handler.ts",
@@ -70,3 +72,6 @@ export const FUNCTION_ENTRIES: Record<FunctionName, string> = {
   [FunctionName.RecordAppOutcome]: "functions/record-app-outcome/handler.ts",
   [FunctionName.CloseRun]: "functions/close-run/handler.ts",
 };
+
+/** How often the scheduled work runs: the local runtime's timer and EventBridge Scheduler use the same period. */
+export const DUE_DEPARTURES_EVERY_MINUTES = 5;

@@ -287,22 +287,85 @@ export class Store {
         ExpressionAttributeValues: { ":status": status, ":results": results, ":idp": idpResults, ":survived": accessSurvivedMs, ":summary": summary, ":now": now },
       }),
     );
-    // A suspension never owns the subject's departure, so the condition below leaves it untouched.
     // Only the run that owns the departure settles the subject; a stale run cannot overwrite a newer one.
-    await this.doc
-      .send(
+    const settled = await this.conditionalProfileUpdate(subjectId, {
+      UpdateExpression: "SET #status = :status, lastRun = :run REMOVE currentRun",
+      ConditionExpression: "currentRun = :run",
+      ExpressionAttributeValues: { ":status": status, ":run": runName },
+    });
+    if (settled || status !== "NEEDS_ATTENTION") return;
+    // A run that does not own the departure (a tripwire, a suspension) can still leave access open:
+    // the person must show NEEDS_ATTENTION too, unless an offboarding is running and will settle them.
+    await this.conditionalProfileUpdate(subjectId, {
+      UpdateExpression: "SET #status = :status, lastRun = :run",
+      ConditionExpression: "attribute_exists(pk) AND #status <> :departing",
+      ExpressionAttributeValues: { ":status": status, ":run": runName, ":departing": "DEPARTING" },
+    });
+  }
+
+  private async conditionalProfileUpdate(subjectId: string, update: { UpdateExpression: string; ConditionExpression: string; ExpressionAttributeValues: Record<string, unknown> }): Promise<boolean> {
+    try {
+      await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: { pk: `SUBJECT#${subjectId}`, sk: "PROFILE" }, ExpressionAttributeNames: { "#status": "status" }, ...update }));
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  /**
+   * A departure that takes effect on a later day: kept on the person (for `revoke status`) and in the
+   * SCHEDULED partition, ordered by when it is due, for the scheduler to start.
+   */
+  async scheduleDeparture(input: { subjectId: string; effectiveAt: string; sourceEventId: string; detail: unknown; now: string }): Promise<boolean> {
+    const { subjectId, effectiveAt, sourceEventId, detail, now } = input;
+    const common = { subjectId, effectiveAt, sourceEventId, detail, state: "SCHEDULED", scheduledAt: now };
+    const fresh = await this.putIfAbsent({ pk: "SCHEDULED", sk: `${effectiveAt}#${subjectId}#${sourceEventId}`, ...common });
+    await this.putIfAbsent({ pk: `SUBJECT#${subjectId}`, sk: `SCHEDULED#${effectiveAt}#${sourceEventId}`, ...common });
+    return fresh;
+  }
+
+  /** Scheduled departures due by `nowIso`, oldest first, not yet started. */
+  async dueDepartures(nowIso: string): Promise<Array<{ sk: string; subjectId: string; effectiveAt: string; sourceEventId: string; detail: unknown }>> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "pk = :pk AND sk <= :bound",
+        FilterExpression: "#state = :scheduled",
+        ExpressionAttributeNames: { "#state": "state" },
+        ExpressionAttributeValues: { ":pk": "SCHEDULED", ":bound": `${nowIso}#\uffff`, ":scheduled": "SCHEDULED" },
+      }),
+    );
+    return (out.Items ?? []) as Array<{ sk: string; subjectId: string; effectiveAt: string; sourceEventId: string; detail: unknown }>;
+  }
+
+  /** Claims a due departure once (SCHEDULED → STARTED), so two scheduler runs cannot both start it. */
+  async claimDueDeparture(item: { sk: string; subjectId: string; effectiveAt: string; sourceEventId: string }, now: string): Promise<boolean> {
+    try {
+      await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { pk: `SUBJECT#${subjectId}`, sk: "PROFILE" },
-          UpdateExpression: "SET #status = :status, lastRun = :run REMOVE currentRun",
-          ConditionExpression: "currentRun = :run",
-          ExpressionAttributeNames: { "#status": "status" },
-          ExpressionAttributeValues: { ":status": status, ":run": runName },
+          Key: { pk: "SCHEDULED", sk: item.sk },
+          UpdateExpression: "SET #state = :started, startedAt = :now",
+          ConditionExpression: "#state = :scheduled",
+          ExpressionAttributeNames: { "#state": "state" },
+          ExpressionAttributeValues: { ":started": "STARTED", ":scheduled": "SCHEDULED", ":now": now },
         }),
-      )
-      .catch((e) => {
-        if (!isConditionFailure(e)) throw e;
-      });
+      );
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: `SUBJECT#${item.subjectId}`, sk: `SCHEDULED#${item.effectiveAt}#${item.sourceEventId}` },
+        UpdateExpression: "SET #state = :started, startedAt = :now",
+        ExpressionAttributeNames: { "#state": "state" },
+        ExpressionAttributeValues: { ":started": "STARTED", ":now": now },
+      }),
+    );
+    return true;
   }
 
   /** Generic conditional put used for items whose first write wins. */

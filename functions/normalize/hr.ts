@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ValidationError } from "../lib/errors";
+import { describeIssue } from "../lib/issues";
 import { DetailType } from "../lib/events";
 import { toIsoTimestamp } from "../lib/time";
 import { mergeAll } from "./okta";
@@ -29,10 +30,7 @@ export function isHrTermination(body: unknown): boolean {
 
 export function normalizeHrTermination(body: unknown): Normalized {
   const parsed = HrTermination.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ValidationError(`HR termination: ${issue.path.join(".") || "body"}: ${issue.message}`);
-  }
+  if (!parsed.success) throw new ValidationError(describeIssue(parsed.error, "HR termination"));
   const t = parsed.data;
   const effectiveAt = toIsoTimestamp(t.effectiveDate, "effectiveDate");
   return {

@@ -1,4 +1,5 @@
 import { ValidationError } from "../lib/errors";
+import { describeIssue } from "../lib/issues";
 import { CanonicalEvent } from "../lib/events";
 import { isBambooEventWebhook, isBambooFieldWebhook, isHrTermination, normalizeBamboo, normalizeHrTermination } from "./hr";
 import {
@@ -25,10 +26,7 @@ function isCanonical(body: unknown): boolean {
 function normalizeCanonical(body: unknown): Normalized {
   const b = body as Record<string, unknown>;
   const parsed = CanonicalEvent.safeParse({ detailType: b["detail-type"] ?? b.detailType, detail: b.detail });
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ValidationError(`canonical event: ${issue.path.join(".")}: ${issue.message}`);
-  }
+  if (!parsed.success) throw new ValidationError(describeIssue(parsed.error, "canonical event"));
   return { events: [parsed.data], ignored: [] };
 }
 

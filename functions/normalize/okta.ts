@@ -19,8 +19,9 @@ export function isOktaLogStreamEnvelope(body: unknown): boolean {
   return isRecord(body) && typeof body.source === "string" && body.source.startsWith(OKTA_PARTNER_SOURCE_PREFIX) && "detail" in body;
 }
 
+/** Loose on purpose: a System Log event missing its uuid should be told so, not called unrecognized. */
 export function isOktaSystemLogEvent(body: unknown): boolean {
-  return isRecord(body) && typeof body.eventType === "string" && body.eventType.includes(".") && ("uuid" in body || "published" in body);
+  return isRecord(body) && typeof body.eventType === "string" && body.eventType.includes(".") && ["uuid", "published", "actor", "target", "outcome"].some((k) => k in body);
 }
 
 export function normalizeOktaHookDelivery(body: unknown, ctx: NormalizeContext): Normalized {

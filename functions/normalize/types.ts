@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Catalog } from "../lib/catalog";
 import { ValidationError } from "../lib/errors";
+import { describeIssue } from "../lib/issues";
 import { type CanonicalEvent, IdentityDetail } from "../lib/events";
 
 export interface Ignored {
@@ -43,9 +44,6 @@ export function emailOrUndefined(v: unknown): string | undefined {
 /** Builds a canonical event, turning a schema failure into a one-line reason for the sender. */
 export function canonical(detailType: CanonicalEvent["detailType"], detail: unknown, where: string): CanonicalEvent {
   const parsed = IdentityDetail.safeParse(detail);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ValidationError(`${where}: ${issue.path.join(".") || "detail"}: ${issue.message}`);
-  }
+  if (!parsed.success) throw new ValidationError(describeIssue(parsed.error, where));
   return { detailType, detail: parsed.data };
 }

@@ -11,7 +11,7 @@ const DONE_STATES = new Set(["REVOKED", "RETAINED"]);
 
 function actionFor(app: PlanApp["mode"], deactivate?: string): string {
   if (app === "scim") return `SCIM ${deactivate === "delete" ? "DELETE" : "PATCH active=false"}, then read back`;
-  if (app === "manual") return "human task to the app owner";
+  if (app === "manual") return "none automated yet: flagged for a person to remove (the human-task flow is not built)";
   return "none available: app not in the catalog (needs attention)";
 }
 

@@ -19,8 +19,13 @@ export type StartOutcome =
   | { action: "scheduled"; subjectId: string; effectiveAt: string }
   | { action: "suspending"; subjectId: string; runName: string };
 
-/** A departure must never be lost: a future date is kept for the scheduler, everything else starts now. */
-const SCHEDULE_GRACE_MS = 60_000;
+/**
+ * "Effective today or earlier starts at once": compared by calendar day in UTC, so a termination
+ * effective later today starts now, and one effective tomorrow waits for the scheduler.
+ */
+export function takesEffectLater(effectiveAt: string, now: Date): boolean {
+  return effectiveAt.slice(0, 10) > now.toISOString().slice(0, 10);
+}
 
 export function triggerOf(detail: IdentityDetail): Trigger {
   return {
@@ -54,19 +59,27 @@ export async function startOffboarding(rawEnvelope: unknown, deps: StartDeps): P
     return { action: "suspending", subjectId, runName };
   }
 
-  if (detail.effectiveAt && Date.parse(detail.effectiveAt) > now.getTime() + SCHEDULE_GRACE_MS) {
-    // PARTIAL (issue 3): future-dated terminations are recorded here; the scheduler that starts them
-    // at their date is not built yet. They are listed by `revoke status`, never dropped.
-    await deps.store.putIfAbsent({ pk: `SUBJECT#${subjectId}`, sk: `SCHEDULED#${detail.effectiveAt}#${detail.sourceEventId}`, trigger, effectiveAt: detail.effectiveAt, state: "SCHEDULED" });
+  if (detailType === DetailType.Departed && detail.effectiveAt && takesEffectLater(detail.effectiveAt, now)) {
+    // start-due-departures puts it back on the bus on its day (the local runtime's timer, or
+    // EventBridge Scheduler on AWS); `revoke status` lists it meanwhile.
+    await deps.store.scheduleDeparture({ subjectId, effectiveAt: detail.effectiveAt, sourceEventId: detail.sourceEventId, detail, now: now.toISOString() });
     logger.info("departure scheduled", { subjectId, effectiveAt: detail.effectiveAt });
     return { action: "scheduled", subjectId, effectiveAt: detail.effectiveAt };
   }
 
-  // A re-drive after NEEDS_ATTENTION gets a name of its own: execution names are never reused.
+  // Each departure event starts at most one run, ever: its marker is written before the run is claimed.
+  // (A retry of the same event while the run is still DEPARTING is resumed below, not refused.)
+  const marker = { pk: `SUBJECT#${subjectId}`, sk: `DEPARTURE#${detail.sourceEventId}` };
+  if (profile.status === "NEEDS_ATTENTION" && (await deps.store.getItem(marker.pk, marker.sk))) {
+    logger.info("duplicate departure ignored", { subjectId, status: profile.status, source: detail.source });
+    return { action: "duplicate", subjectId, status: profile.status, runName: profile.lastRun };
+  }
+  // A re-drive after NEEDS_ATTENTION (by a new departure event) gets a name of its own: names are never reused.
   const runKey = profile.status === "NEEDS_ATTENTION" ? `${detail.sourceEventId}#after#${profile.lastRun ?? ""}` : detail.sourceEventId;
   const runName = runNameFor(subjectId, runKey);
   const claim = await deps.store.beginDeparture({ subjectId, runName, trigger, now: now.toISOString() });
   if (claim.owner) {
+    await deps.store.putItem({ ...marker, runName, receivedAt: now.toISOString() });
     await deps.startExecution(runName, { runName, subjectId, trigger, dryRun: false });
     logger.info("offboarding started", { subjectId, runName, source: detail.source });
     return { action: "started", runName, subjectId };

@@ -33,7 +33,8 @@ describe("generic HR termination (revoke.hr.termination)", () => {
   });
 
   it.each([
-    [{ email: undefined }, /email/],
+    [{ email: undefined }, /^HR termination: email: is required$/],
+    [{ employeeId: undefined }, /^HR termination: employeeId: is required$/],
     [{ email: "not-an-email" }, /email/],
     [{ eventId: "" }, /eventId/],
     [{ effectiveDate: "soon" }, /effectiveDate is not a timestamp/],

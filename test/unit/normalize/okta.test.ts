@@ -86,6 +86,13 @@ describe("the quirks of real Okta feeds, as a kind", () => {
     expect(normalizePayload(event, ctx).events[0]!.detail.occurredAt).toBe(iso);
   });
 
+  it("an Okta event missing its uuid and published is told which field, not called unrecognized", () => {
+    const event = oktaEvent("user.lifecycle.deactivate");
+    delete event.uuid;
+    delete event.published;
+    expect(() => normalizePayload(event, ctx)).toThrow(/^event: uuid is missing$/);
+  });
+
   it("a missing or garbage timestamp is a validation error naming the field", () => {
     const event = oktaEvent("user.lifecycle.deactivate");
     event.published = "yesterday-ish";
