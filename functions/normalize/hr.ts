@@ -30,7 +30,7 @@ export function isHrTermination(body: unknown): boolean {
 
 export function normalizeHrTermination(body: unknown): Normalized {
   const parsed = HrTermination.safeParse(body);
-  if (!parsed.success) throw new ValidationError(describeIssue(parsed.error, "HR termination"));
+  if (!parsed.success) throw new ValidationError(describeIssue(parsed.error, "HR termination", body));
   const t = parsed.data;
   const effectiveAt = toIsoTimestamp(t.effectiveDate, "effectiveDate");
   return {

@@ -44,6 +44,6 @@ export function emailOrUndefined(v: unknown): string | undefined {
 /** Builds a canonical event, turning a schema failure into a one-line reason for the sender. */
 export function canonical(detailType: CanonicalEvent["detailType"], detail: unknown, where: string): CanonicalEvent {
   const parsed = IdentityDetail.safeParse(detail);
-  if (!parsed.success) throw new ValidationError(describeIssue(parsed.error, where));
+  if (!parsed.success) throw new ValidationError(describeIssue(parsed.error, where, detail));
   return { detailType, detail: parsed.data };
 }
