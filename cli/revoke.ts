@@ -20,6 +20,8 @@ const program = new Command("revoke")
   .exitOverride();
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
+/** Text that came from a payload may hold newlines or control characters: never let it make extra lines. */
+const oneLine = (text: string) => text.replace(/[\u0000-\u001f\u007f]+/g, " ");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const globals = () => program.opts<{ aws?: boolean; dataDir?: string }>();
 
@@ -117,6 +119,8 @@ program
     } catch {
       throw new CliError(`cannot read ${opts.file}`, 2);
     }
+    text = text.replace(/^\uFEFF/, "");
+    if (!text.trim()) throw new CliError(`${opts.file} is empty`, 2);
     const catalog = loadCatalogFile(opts.catalog);
     let payloads: unknown[];
     try {
@@ -129,17 +133,20 @@ program
       }
     }
     const lines: string[] = [];
+    const notes: string[] = [];
     payloads.forEach((payload, i) => {
       try {
         const result = normalizePayload(payload, { catalog }, opts.source);
         for (const e of result.events) lines.push(JSON.stringify({ source: BUS_SOURCE, "detail-type": e.detailType, detail: e.detail }));
-        for (const ig of result.ignored) process.stderr.write(`ignored${ig.eventType ? ` ${ig.eventType}` : ""}: ${ig.reason}\n`);
+        for (const ig of result.ignored) notes.push(oneLine(`ignored${ig.eventType ? ` ${ig.eventType}` : ""}: ${ig.reason}`));
       } catch (e) {
         if (e instanceof ValidationError) throw new CliError(`${payloads.length > 1 ? `line ${i + 1}: ` : ""}${e.message}`, 2);
         throw e;
       }
     });
+    // Nothing is printed until the whole input normalized: on error, stderr carries the one error line.
     for (const line of lines) out(line);
+    for (const note of notes) process.stderr.write(`${note}\n`);
   });
 
 async function waitForOutput<T>(target: Awaited<ReturnType<typeof resolveTarget>>, executionArn: string, timeoutMs = 120_000): Promise<T> {
@@ -185,6 +192,6 @@ try {
     process.exit(err.code === "commander.helpDisplayed" || err.code === "commander.version" ? 0 : 2);
   }
   const code = e instanceof CliError ? e.exitCode : err.name === "ConfigError" ? 2 : 1;
-  process.stderr.write(`revoke: ${err.message.split("\n")[0]}\n`);
+  process.stderr.write(`revoke: ${oneLine(err.message)}\n`);
   process.exit(code);
 }

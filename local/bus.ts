@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
+import type { z } from "zod";
 import { ValidationError } from "../functions/lib/errors";
+import { describeIssue } from "../functions/lib/issues";
 import { matchesPattern } from "../functions/lib/pattern";
 import type { BusRule } from "../functions/lib/rules";
 import type { Store } from "../functions/lib/store";
@@ -73,8 +75,9 @@ export class LocalBus {
   }
 
   private track(p: Promise<void>) {
-    this.inFlight.add(p);
-    void p.finally(() => this.inFlight.delete(p));
+    const guarded = p.catch((e: Error) => this.log(`delivery bookkeeping failed: ${e.name}: ${e.message.split("\n")[0]}`));
+    this.inFlight.add(guarded);
+    void guarded.finally(() => this.inFlight.delete(guarded));
   }
 
   private async deliver(rule: BusRule, envelope: BusEnvelope): Promise<void> {
@@ -87,14 +90,16 @@ export class LocalBus {
       } catch (e) {
         lastError = e as Error;
         // A payload that does not validate will not validate on retry either.
-        if (lastError instanceof ValidationError || lastError.name === "ZodError") break;
+        if (lastError instanceof ValidationError || lastError.name === "ZodError" || lastError.name === "IdentityConflict") break;
         if (attempt < DELIVERY_ATTEMPTS) await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[attempt - 1]));
       }
     }
     this.stats.deadLettered++;
-    const reason = `${lastError?.name ?? "Error"}: ${(lastError?.message ?? "").split("\n")[0]?.slice(0, 300)}`;
+    const message = lastError && "issues" in lastError ? describeIssue(lastError as unknown as z.ZodError) : (lastError?.message ?? "").split("\n")[0];
+    const reason = `${lastError?.name ?? "Error"}: ${message?.slice(0, 300)}`;
     this.log(`dead-lettered ${envelope["detail-type"]} ${envelope.id} (rule ${rule.name}): ${reason}`);
-    await this.store.putItem({ pk: "DLQ", sk: `${envelope.time}#${envelope.id}#${rule.name}`, rule: rule.name, target: rule.target, reason, event: envelope });
+    // Kept as text: whatever the event holds (numbers DynamoDB cannot store, say), the dead letter is written.
+    await this.store.putItem({ pk: "DLQ", sk: `${envelope.time}#${envelope.id}#${rule.name}`, rule: rule.name, target: rule.target, reason, event: JSON.stringify(envelope).slice(0, 300_000) });
   }
 
   get busy(): boolean {

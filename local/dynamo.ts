@@ -38,6 +38,12 @@ export async function startDynamo(dir: string, tableName: string): Promise<Local
       }),
     );
   }
+  // dynalite creates tables asynchronously, like DynamoDB: wait until the table is usable.
+  for (let i = 0; i < 100; i++) {
+    const d = await client.send(new DescribeTableCommand({ TableName: tableName })).catch(() => undefined);
+    if (d?.Table?.TableStatus === "ACTIVE") break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
   client.destroy();
   return { endpoint, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }

@@ -81,7 +81,9 @@ async function awsApi(target: string, body: Record<string, unknown>, routes: Rou
   try {
     switch (target) {
       case "AWSEvents.PutEvents": {
-        const entries = routes.bus.putEvents((body.Entries ?? []) as PutEntry[]);
+        if (!Array.isArray(body.Entries) || body.Entries.length === 0 || body.Entries.length > 10) return error("ValidationException", "Entries must be a list of 1 to 10 entries");
+        if (!body.Entries.every((e) => e && typeof e === "object")) return error("ValidationException", "each entry must be an object");
+        const entries = routes.bus.putEvents(body.Entries as PutEntry[]);
         return { status: 200, body: { FailedEntryCount: entries.filter((e) => e.ErrorCode).length, Entries: entries } };
       }
       case "AWSStepFunctions.StartExecution": {
@@ -91,7 +93,9 @@ async function awsApi(target: string, body: Record<string, unknown>, routes: Rou
       }
       case "AWSStepFunctions.DescribeExecution": {
         const arn = String(body.executionArn ?? "");
-        const record = await routes.sfn.describe(arn.split(":").pop() ?? "");
+        const name = arn.split(":").pop() ?? "";
+        if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) return error("InvalidArn", `Invalid Arn: '${arn.slice(0, 200)}'`);
+        const record = await routes.sfn.describe(name);
         if (!record) return error("ExecutionDoesNotExist", `Execution does not exist: '${arn}'`);
         return {
           status: 200,
@@ -113,7 +117,9 @@ async function awsApi(target: string, body: Record<string, unknown>, routes: Rou
     }
   } catch (e) {
     const err = e as Error;
-    return error(err.name || "InternalFailure", err.message, err.name === "Error" ? 500 : 400);
+    const known = ["ExecutionAlreadyExists", "StateMachineDoesNotExist", "InvalidName", "InvalidExecutionInput"];
+    // Internal failures are not described to the caller.
+    return known.includes(err.name) ? error(err.name, err.message) : error("InternalFailure", "internal error", 500);
   }
 }
 
@@ -134,7 +140,7 @@ export function createLocalServer(routes: Routes): Server {
         }
         throw e;
       }
-      if (typeof target === "string") {
+      if (typeof target === "string" && url.pathname === "/") {
         let parsed: Record<string, unknown> = {};
         try {
           parsed = body.length ? (JSON.parse(body.toString("utf8")) as Record<string, unknown>) : {};

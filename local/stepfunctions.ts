@@ -42,6 +42,15 @@ export class ExecutionDoesNotExist extends Error {
 export class StateMachineDoesNotExist extends Error {
   override name = "StateMachineDoesNotExist";
 }
+export class InvalidName extends Error {
+  override name = "InvalidName";
+}
+export class InvalidExecutionInput extends Error {
+  override name = "InvalidExecutionInput";
+}
+
+/** Step Functions' payload limit for execution input and output. */
+export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
 
 interface Machine {
   name: string;
@@ -110,7 +119,14 @@ export class LocalStepFunctions {
   /** StartExecution: same name and same input while running is the same execution; otherwise a name is used once. */
   async startExecution(stateMachineArn: string, name: string, input: string): Promise<{ executionArn: string; startDate: string }> {
     const machine = this.machine(stateMachineArn);
-    if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) throw new Error(`execution name ${name} is not valid`);
+    if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) throw new InvalidName(`Invalid Name: '${name.slice(0, 100)}'`);
+    // Validated before anything is stored, as on AWS: a bad input must not leave a wedged execution.
+    if (Buffer.byteLength(input) > PAYLOAD_LIMIT_BYTES) throw new InvalidExecutionInput(`input is larger than ${PAYLOAD_LIMIT_BYTES} bytes`);
+    try {
+      JSON.parse(input);
+    } catch {
+      throw new InvalidExecutionInput("Invalid State Machine Execution Input: input is not JSON");
+    }
     const executionArn = localExecutionArn(machine.name, name);
     const record: ExecutionRecord = { name, stateMachine: machine.name, input, status: "RUNNING", startDate: new Date().toISOString() };
     const created = await this.store.putIfAbsent({ pk: "LOCALEXEC", sk: name, ...record });
@@ -157,12 +173,22 @@ export class LocalStepFunctions {
           return { status: "FAILED" as const, error: failure.name ?? "Error", cause: failure.message ?? "" };
         },
       )
-      .then(async (outcome) => {
+      .then(async (result) => {
         await counting;
         this.transitions += transitions;
-        await this.store.putItem({ pk: "LOCALEXEC", sk: record.name, ...record, ...outcome, transitions, stopDate: new Date().toISOString() });
+        const outcome =
+          "output" in result && Buffer.byteLength(result.output) > PAYLOAD_LIMIT_BYTES
+            ? { status: "FAILED" as const, error: "States.DataLimitExceeded", cause: `output is larger than ${PAYLOAD_LIMIT_BYTES} bytes` }
+            : result;
+        try {
+          await this.store.putItem({ pk: "LOCALEXEC", sk: record.name, ...record, ...outcome, transitions, stopDate: new Date().toISOString() });
+        } catch (e) {
+          // Never lose the ending: record it without the payloads if the full record cannot be stored.
+          await this.store.putItem({ pk: "LOCALEXEC", sk: record.name, name: record.name, stateMachine: record.stateMachine, input: "{}", startDate: record.startDate, status: "FAILED", error: "RecordTooLarge", cause: (e as Error).message.slice(0, 300), stopDate: new Date().toISOString() });
+        }
         this.options.log?.(`execution ${record.name} ${outcome.status}${"error" in outcome ? ` (${outcome.error})` : ""}`);
       })
+      .catch((e: Error) => this.options.log?.(`execution ${record.name}: could not record its end: ${e.message}`))
       .finally(() => this.running.delete(record.name));
     this.running.set(record.name, done);
   }
@@ -178,7 +204,14 @@ export class LocalStepFunctions {
   /** Re-drives executions that a stopped runtime left RUNNING. */
   async redrive(): Promise<string[]> {
     const unfinished = (await this.list()).filter((e) => e.status === "RUNNING" && !this.running.has(e.name));
-    for (const record of unfinished) this.launch(this.machine(localStateMachineArn(record.stateMachine)), record);
+    for (const record of unfinished) {
+      try {
+        this.launch(this.machine(localStateMachineArn(record.stateMachine)), record);
+      } catch (e) {
+        // One unreadable record must not keep the runtime from starting.
+        await this.store.putItem({ pk: "LOCALEXEC", sk: record.name, ...record, status: "FAILED", error: "RedriveFailed", cause: (e as Error).message.slice(0, 300), stopDate: new Date().toISOString() });
+      }
+    }
     return unfinished.map((e) => e.name);
   }
 

@@ -33,3 +33,8 @@ export class ConfigError extends Error {
 export class Unverified extends Error {
   override name = "Unverified";
 }
+
+/** Identifiers that belong to different people: never merged automatically. */
+export class IdentityConflict extends Error {
+  override name = "IdentityConflict";
+}

@@ -21,13 +21,15 @@ export const EventSource = z.enum(["okta", "entra", "hr", "manual", "reconcile",
 export type EventSource = z.infer<typeof EventSource>;
 
 const nonBlank = z.string().trim().min(1);
+/** Identifiers end up in DynamoDB keys (2048 bytes for a partition key, 1024 for a sort key). */
+const identifier = nonBlank.max(256);
 
 export const Subject = z
   .object({
-    email: z.email().transform((e) => e.toLowerCase()).optional(),
-    hrId: nonBlank.optional(),
-    oktaId: nonBlank.optional(),
-    entraId: nonBlank.optional(),
+    email: z.email().max(254).transform((e) => e.toLowerCase()).optional(),
+    hrId: identifier.optional(),
+    oktaId: identifier.optional(),
+    entraId: identifier.optional(),
   })
   .refine((s) => Boolean(s.email || s.hrId || s.oktaId || s.entraId), {
     message: "subject needs at least one identifier (email, hrId, oktaId or entraId)",
@@ -38,10 +40,10 @@ export const IdentityDetail = z.object({
   subject: Subject,
   app: z
     .object({
-      id: nonBlank,
-      name: z.string().optional(),
+      id: identifier,
+      name: z.string().max(512).optional(),
       /** The name the person has inside the app (e.g. Okta's AppUser alternateId), original casing kept. */
-      accountName: z.string().optional(),
+      accountName: z.string().max(512).optional(),
     })
     .optional(),
   occurredAt: z.iso.datetime({ offset: true }),

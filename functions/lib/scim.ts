@@ -70,10 +70,16 @@ export class ScimClient {
       for (const value of values) {
         const filter = `${attribute} eq ${JSON.stringify(value)}`;
         const res = await this.request("GET", `/Users?filter=${encodeURIComponent(filter)}&startIndex=1&count=2`);
-        if (res.status === 404) continue;
+        // The list endpoint itself missing is a wrong base URL or a proxy, never "no such user".
+        if (res.status === 404) throw new Permanent(`GET /Users answered 404: the SCIM base URL looks wrong`);
         const resources = (res.body as { Resources?: unknown[] } | undefined)?.Resources ?? [];
         if (resources.length > 1) throw new Permanent(`${attribute} eq <value> matches ${resources.length} accounts; refusing to guess`);
-        if (resources.length === 1) return asUser(resources[0]);
+        if (resources.length === 1) {
+          const user = resources[0];
+          // A provider that ignores the filter would hand back someone else: check before acting.
+          if (!matches(user, attribute, value)) throw new Permanent(`the provider answered ${attribute} eq <value> with an account that does not match it`);
+          return asUser(user);
+        }
       }
     }
     return undefined;
@@ -101,7 +107,20 @@ export class ScimClient {
 function asUser(body: unknown): ScimUser {
   const b = (body ?? {}) as Record<string, unknown>;
   if (typeof b.id !== "string" || !b.id) throw new Permanent("SCIM answered a user without an id");
-  // `active` as the string "false"/"False" is a known provider quirk; anything else unknown stays unknown.
-  const active = typeof b.active === "boolean" ? b.active : typeof b.active === "string" ? b.active.toLowerCase() === "true" : undefined;
+  // `active` as the string "false"/"False" is a known provider quirk; anything else stays unknown,
+  // and unknown is never read as inactive.
+  const text = typeof b.active === "string" ? b.active.trim().toLowerCase() : undefined;
+  const active = typeof b.active === "boolean" ? b.active : text === "true" ? true : text === "false" ? false : undefined;
   return { id: b.id, userName: typeof b.userName === "string" ? b.userName : undefined, active };
+}
+
+/** Does a returned resource carry the value the filter asked for (case-insensitively, as RFC 7643 has it)? */
+function matches(resource: unknown, attribute: string, value: string): boolean {
+  const r = (resource ?? {}) as Record<string, unknown>;
+  const wanted = value.toLowerCase();
+  if (attribute === "emails.value") {
+    return Array.isArray(r.emails) && r.emails.some((e) => typeof (e as { value?: unknown })?.value === "string" && (e as { value: string }).value.toLowerCase() === wanted);
+  }
+  const actual = r[attribute];
+  return typeof actual === "string" && actual.toLowerCase() === wanted;
 }

@@ -3,6 +3,7 @@ import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { requiredEnv } from "./config";
+import { IdentityConflict } from "./errors";
 import type { Subject } from "./events";
 
 /**
@@ -126,20 +127,35 @@ export class Store {
     readonly tableName: string,
   ) {}
 
-  /** Finds the subject an event's identifiers belong to, creating and linking as needed. */
+  /**
+   * Finds the subject an event's identifiers belong to, creating and linking as needed. Identifiers
+   * that already belong to two different people, or an id of a kind the person already has with
+   * another value, are a conflict: never merged (that would revoke one person for another), thrown
+   * as IdentityConflict so the event is dead-lettered with the reason for a person to resolve.
+   */
   async resolveSubject(subject: Subject, now: string): Promise<Profile> {
     const keys = aliasKeys(subject);
-    let subjectId: string | undefined;
+    const owners = new Map<string, string>();
     for (const key of keys) {
       const found = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: key, sk: "ALIAS" } }));
-      if (found.Item?.subjectId) {
-        subjectId = found.Item.subjectId as string;
-        break;
-      }
+      if (found.Item?.subjectId) owners.set(key, found.Item.subjectId as string);
     }
-    subjectId ??= subjectIdFor(keys[0]!);
+    const distinct = [...new Set(owners.values())];
+    if (distinct.length > 1) throw new IdentityConflict(`identifiers of this event belong to ${distinct.length} different people (${distinct.join(", ")})`);
+    // A new person is named after their email when there is one: every source knows it, so an HR
+    // event and an Okta event seen at the same moment converge on one subject.
+    const subjectId = distinct[0] ?? subjectIdFor(keys.find((k) => k.startsWith("ALIAS#email#")) ?? keys[0]!);
+    const existing = distinct[0] ? await this.getProfile(subjectId) : undefined;
+    for (const kind of ["hrId", "oktaId", "entraId"] as const) {
+      const known = existing?.[kind];
+      if (known && subject[kind] && known !== subject[kind]) throw new IdentityConflict(`${subjectId} already has ${kind} ${known}, this event says ${subject[kind]}`);
+    }
     for (const key of keys) {
-      await this.putIfAbsent({ pk: key, sk: "ALIAS", subjectId, linkedAt: now });
+      if (owners.has(key)) continue;
+      if (!(await this.putIfAbsent({ pk: key, sk: "ALIAS", subjectId, linkedAt: now }))) {
+        const winner = (await this.getItem(key, "ALIAS"))?.subjectId;
+        if (winner !== subjectId) throw new IdentityConflict(`an identifier of this event was just linked to ${String(winner)}, not ${subjectId}`);
+      }
     }
     const sets = ["#status = if_not_exists(#status, :active)", "createdAt = if_not_exists(createdAt, :now)", "subjectId = :sid"];
     const values: Record<string, unknown> = { ":active": "ACTIVE", ":now": now, ":sid": subjectId };
@@ -187,6 +203,30 @@ export class Store {
     const recorded = await this.putIfAbsent({ pk: `SUBJECT#${account.subjectId}`, sk: `ACCOUNT#${account.appId}`, ...item });
     if (recorded) return { recorded, account: item };
     return { recorded, account: (await this.getAccount(account.subjectId, account.appId))! };
+  }
+
+  /**
+   * A sign-in after the account was revoked means the app made a new account (JIT again): the record
+   * reopens so it is revoked again. Only an arrival that happened after the revocation can reopen it,
+   * so a replayed old arrival cannot. Returns whether it reopened.
+   */
+  async reopenRevokedAccount(subjectId: string, appId: string, arrival: { occurredAt: string; sourceEventId: string; accountName?: string }): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `SUBJECT#${subjectId}`, sk: `ACCOUNT#${appId}` },
+          UpdateExpression: "SET #state = :active, reopenedAt = :at, sourceEventId = :event, accountName = :name REMOVE scimId, verifiedAt",
+          ConditionExpression: "#state = :revoked AND revokedAt < :at",
+          ExpressionAttributeNames: { "#state": "state" },
+          ExpressionAttributeValues: { ":active": "ACTIVE", ":revoked": "REVOKED", ":at": arrival.occurredAt, ":event": arrival.sourceEventId, ":name": arrival.accountName ?? null },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
   }
 
   async getAccount(subjectId: string, appId: string): Promise<Account | undefined> {

@@ -1,27 +1,44 @@
 import { ValidationError } from "./errors";
 
-const NUMERIC = /^\d+(\.\d+)?$/;
-// "+0000" / "-0530" offsets (BambooHR) are not RFC 3339; add the colon.
-const OFFSET_WITHOUT_COLON = /([+-]\d{2})(\d{2})$/;
-const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const EPOCH = /^\d{9,13}(\.\d+)?$/;
+// ISO 8601 basic format date (20271231): eight digits are a calendar date, never an epoch.
+const BASIC_DATE = /^(\d{4})(\d{2})(\d{2})$/;
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+// "+0000" / "-0530" offsets (BambooHR) are not RFC 3339; add the colon. A space may precede them.
+const OFFSET_WITHOUT_COLON = /\s?([+-]\d{2})(\d{2})$/;
+const OFFSET_WITH_SPACE = /\s([+-]\d{2}:\d{2})$/;
+
+function calendarDate(y: string, m: string, d: string, field: string): string {
+  const iso = `${y}-${m}-${d}`;
+  const date = new Date(`${iso}T00:00:00Z`);
+  // Date rolls 2027-02-30 over to March; a date that does not round-trip does not exist.
+  if (Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== iso) throw new ValidationError(`${field} is not a calendar date`);
+  return date.toISOString();
+}
 
 /**
- * Vendor timestamps are often not quite RFC 3339: offsets without a colon, a space instead of `T`,
- * no zone at all, epoch seconds or milliseconds (as numbers or strings). Returns ISO 8601 in UTC.
- * A date without time is midnight UTC of that date.
+ * Vendor timestamps are often not quite RFC 3339: offsets without a colon or after a space, a space
+ * instead of `T`, no zone at all, epoch seconds or milliseconds (as numbers or strings), dates in
+ * basic format. Returns ISO 8601 in UTC. A date without time is midnight UTC of that date.
  */
 export function toIsoTimestamp(value: unknown, field = "timestamp"): string {
   let date: Date | undefined;
-  if (typeof value === "number" || (typeof value === "string" && NUMERIC.test(value.trim()))) {
+  const text = typeof value === "string" ? value.trim() : undefined;
+  if (typeof value === "number" || (text !== undefined && EPOCH.test(text))) {
     const n = Number(value);
     // Epoch seconds until the year 5138; beyond that it must be milliseconds.
     date = new Date(n < 1e11 ? n * 1000 : n);
-  } else if (typeof value === "string" && value.trim() !== "") {
-    let s = value.trim().replace(" ", "T");
-    if (DATE_ONLY.test(s)) s = `${s}T00:00:00Z`;
-    s = s.replace(OFFSET_WITHOUT_COLON, "$1:$2");
+  } else if (text) {
+    const basic = text.match(BASIC_DATE) ?? text.match(DATE_ONLY);
+    if (basic) return calendarDate(basic[1]!, basic[2]!, basic[3]!, field);
+    let s = text.replace(OFFSET_WITH_SPACE, "$1").replace(OFFSET_WITHOUT_COLON, "$1:$2").replace(" ", "T");
     if (!/(Z|[+-]\d{2}:\d{2})$/i.test(s)) s = `${s}Z`;
-    date = new Date(s);
+    const day = s.match(/^(\d{4})-(\d{2})-(\d{2})T/);
+    // Only ISO-shaped text is read; anything else Date might "understand" is refused, never guessed.
+    if (day) {
+      calendarDate(day[1]!, day[2]!, day[3]!, field);
+      date = new Date(s);
+    }
   }
   if (!date || Number.isNaN(date.getTime())) {
     throw new ValidationError(`${field} is not a timestamp`);

@@ -87,7 +87,8 @@ export function normalizeBamboo(body: unknown): Normalized {
 
 // Field keys are display names or admin-chosen aliases, so they are matched loosely.
 const STATUS_KEY = /^(employment\s*)?status$/i;
-const TERMINATED_VALUE = /terminat|inactive/i;
+// The whole value, so "Not terminated" or "Termination rescinded" is not a departure.
+const TERMINATED_VALUE = /^\s*(terminated|inactive)\s*$/i;
 const TERMINATION_DATE_KEY = /terminat.*date|date.*terminat/i;
 const EMAIL_KEY = /e-?mail/i;
 
@@ -110,10 +111,9 @@ function normalizeBambooEmployee(raw: unknown, where: string): Normalized {
   const terminationDate = field(TERMINATION_DATE_KEY);
   const effectiveAt = present(terminationDate) ? toIsoTimestamp(terminationDate, `${where}.fields termination date`) : timestamp;
   if (!effectiveAt) throw new ValidationError(`${where}: neither a termination date nor a timestamp`);
-  const email = Object.entries(fields)
-    .filter(([k]) => EMAIL_KEY.test(k))
-    .map(([, v]) => emailOrUndefined(v))
-    .find(Boolean);
+  // The work email links the person to their accounts; a home or personal address never does.
+  const emailFields = Object.entries(fields).filter(([k]) => EMAIL_KEY.test(k) && !/home|personal|private/i.test(k));
+  const email = [...emailFields.filter(([k]) => /work/i.test(k)), ...emailFields].map(([, v]) => emailOrUndefined(v)).find(Boolean);
   return {
     events: [
       canonical(

@@ -33,7 +33,8 @@ export function normalizeOktaHookDelivery(body: unknown, ctx: NormalizeContext):
 }
 
 export function normalizeOktaLogStream(body: unknown, ctx: NormalizeContext): Normalized {
-  const batch = Array.isArray(body) ? body : isRecord(body) && Array.isArray(body.events) ? body.events : [body];
+  // A batch is an array, or a wrapper {events: […]} that is not itself an event (has no detail).
+  const batch = Array.isArray(body) ? body : isRecord(body) && Array.isArray(body.events) && !("detail" in body) ? body.events : [body];
   return mergeAll(
     batch.map((envelope, i) => {
       if (!isOktaLogStreamEnvelope(envelope)) {

@@ -33,7 +33,7 @@ export async function recordArrival(rawEnvelope: unknown, deps: ArrivalDeps): Pr
   const subjectId = profile.subjectId;
   const appId = detail.app.id;
   const catalogApp = deps.catalog.apps.find((a) => a.id === appId);
-  const { recorded } = await deps.store.recordArrival({
+  const { recorded: firstSeen, account } = await deps.store.recordArrival({
     subjectId,
     appId,
     appName: catalogApp?.name ?? detail.app.name,
@@ -43,8 +43,14 @@ export async function recordArrival(rawEnvelope: unknown, deps: ArrivalDeps): Pr
     source: detail.source,
     sourceEventId: detail.sourceEventId,
   });
+  const reopened = !firstSeen && account.state === "REVOKED" && (await deps.store.reopenRevokedAccount(subjectId, appId, { occurredAt: detail.occurredAt, sourceEventId: detail.sourceEventId, accountName: detail.app.accountName }));
+  const recorded = firstSeen || reopened;
+  if (reopened) logger.warn("sign-in after revocation: account reopened", { subjectId, appId });
 
-  if (profile.status === "ACTIVE") {
+  // After departure, any new sign-in trips the wire: a new account, a reopened one, or a sign-in into one
+  // that is not revoked yet. A replay of an arrival already on record does not.
+  const newSignIn = recorded || (account.sourceEventId !== detail.sourceEventId && account.state !== "REVOKED");
+  if (profile.status === "ACTIVE" || !newSignIn) {
     logger.info(recorded ? "arrival recorded" : "duplicate arrival", { subjectId, appId });
     return { action: recorded ? "recorded" : "duplicate", subjectId, appId };
   }

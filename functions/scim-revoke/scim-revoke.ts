@@ -26,6 +26,11 @@ export async function scimRevoke(rawInput: unknown, deps: ScimStepDeps): Promise
   const client = await deps.clientFor(app.appId);
   try {
     const user = app.scimId ? await client.getUser(app.scimId) : await client.findUser([app.accountName ?? "", ...app.emails]);
+    if (!user && !app.scimId) {
+      // An arrival was recorded, so the account existed. Not finding it is not proof it is gone (the
+      // app may spell the name differently): it needs a person, never "revoked".
+      throw new Permanent(`no account matching the recorded sign-in name was found in ${app.appId}; cannot revoke or verify`);
+    }
     if (user) {
       await deps.store.setAccountState(subjectId, app.appId, { state: "REVOKING", scimId: user.id });
       await client.deactivate(user.id);

@@ -255,4 +255,53 @@ describe("a real termination revokes JIT accounts and proves it", () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr.trim().split("\n")).toEqual(["revoke: no one known as ghost@example.com"]);
   });
+
+  it("an account the app spells differently is never reported revoked: FAILED, NEEDS_ATTENTION", async () => {
+    const email = "vic@example.com";
+    const event = ssoArrival(email, "crm", "aaaaaaaa-0000-4000-8000-000000000020");
+    // The app stores its own casing, in the user name and the email both.
+    Object.assign(servers.get("crm")!.findByUserName(email)!, { userName: "Vic@Example.COM", emails: [{ value: "Vic@Example.COM", primary: true }] });
+    await post(event);
+    await runtime.idle();
+    await post(termination(email, "t-vic"));
+    await runtime.idle();
+    const { run } = await statusOf(email);
+    expect(run?.status).toBe("NEEDS_ATTENTION");
+    expect(run?.results[0]).toMatchObject({ appId: "crm", state: "FAILED", detail: expect.stringContaining("no account matching") });
+    expect(servers.get("crm")!.findByUserName(email)?.active).toBe(true);
+  });
+
+  it("a sign-in after offboarding that re-creates the account trips the wire and revokes the new account", async () => {
+    const email = "wes@example.com";
+    await post(ssoArrival(email, "crm", "aaaaaaaa-0000-4000-8000-000000000021"));
+    await runtime.idle();
+    await post(termination(email, "t-wes"));
+    await runtime.idle();
+    expect(servers.get("crm")!.findByUserName(email)?.active).toBe(false);
+    // The app provisions a fresh account at the next SSO.
+    servers.get("crm")!.users.delete(servers.get("crm")!.findByUserName(email)!.id);
+    const again = ssoArrival(email, "crm", "aaaaaaaa-0000-4000-8000-000000000022");
+    again.published = new Date().toISOString();
+    await post(again);
+    await runtime.idle();
+    const { runs, profile } = await statusOf(email);
+    expect(runs.find((r) => r.runName.startsWith("tripwire-"))).toMatchObject({ status: "OFFBOARDED", results: [expect.objectContaining({ appId: "crm", state: "REVOKED" })] });
+    expect(servers.get("crm")!.findByUserName(email)?.active).toBe(false);
+    expect(profile?.status).toBe("OFFBOARDED");
+  });
+
+  it("hostile requests to the AWS-protocol endpoint get 400s and leave the runtime working", async () => {
+    const aws = (target: string, body: string) => fetch(`${runtime.url}/`, { method: "POST", headers: { "x-amz-target": target, "content-type": "application/x-amz-json-1.1" }, body });
+    const infinity = await aws("AWSEvents.PutEvents", JSON.stringify({ Entries: [{ Source: "revoke.pipeline", DetailType: "Identity.Departed", Detail: '{"x":1e400}' }] }));
+    expect(infinity.status).toBe(200);
+    await runtime.idle();
+    expect((await runtime.store.queryPrefix("DLQ", "")).some((d) => String(d.reason).startsWith("ZodError"))).toBe(true);
+    expect((await aws("AWSStepFunctions.StartExecution", JSON.stringify({ stateMachineArn: runtime.stateMachineArn, name: "badjson", input: "{not json" }))).status).toBe(400);
+    expect(await runtime.sfn.describe("badjson")).toBeUndefined();
+    expect((await aws("AWSStepFunctions.StartExecution", JSON.stringify({ stateMachineArn: runtime.stateMachineArn, name: "../../etc", input: "{}" }))).status).toBe(400);
+    expect((await aws("AWSStepFunctions.StartExecution", JSON.stringify({ stateMachineArn: runtime.stateMachineArn, name: "huge", input: JSON.stringify({ x: "y".repeat(300_000) }) }))).status).toBe(413);
+    expect((await aws("AWSEvents.PutEvents", JSON.stringify({ Entries: { a: 1 } }))).status).toBe(400);
+    expect((await aws("AWSStepFunctions.DescribeExecution", JSON.stringify({ executionArn: "" }))).status).toBe(400);
+    expect((await fetch(`${runtime.url}/health`)).status).toBe(200);
+  });
 });

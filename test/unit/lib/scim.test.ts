@@ -118,3 +118,25 @@ describe("Retry-After", () => {
     expect(parseRetryAfter(null, now)).toBeUndefined();
   });
 });
+
+describe("what never counts as found, matched or inactive", () => {
+  it("a 404 from the list endpoint is a wrong base URL (Permanent), not 'no such user'", async () => {
+    const { c } = client([{ status: 404, body: "<html>Not Found</html>" }]);
+    await expect(c.findUser(["a@example.com"])).rejects.toThrow(/base URL looks wrong/);
+  });
+
+  it("a provider that ignores the filter and answers someone else is refused", async () => {
+    const { c } = client([{ status: 200, body: { Resources: [{ id: "u9", userName: "someone.else@example.com", active: true }] } }]);
+    await expect(c.findUser(["a@example.com"])).rejects.toThrow(/does not match/);
+  });
+
+  it("matching by email checks the emails of the returned user", async () => {
+    const { c } = client([{ status: 200, body: { Resources: [{ id: "u1", userName: "x", emails: [{ value: "A@Example.com" }] }] } }], { matchBy: ["emails.value"] });
+    expect(await c.findUser(["a@example.com"])).toMatchObject({ id: "u1" });
+  });
+
+  it.each(["yes", "1", "True ", "TRUE"])("active %j is not read as inactive", async (active) => {
+    const { c } = client([{ status: 200, body: { id: "u1", active } }]);
+    expect((await c.getUser("u1"))?.active).not.toBe(false);
+  });
+});

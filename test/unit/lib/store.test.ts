@@ -75,3 +75,26 @@ describe("departures and account states", () => {
     expect((await store.beginDeparture({ subjectId, runName: "run-h", trigger, now })).owner).toBe(false);
   });
 });
+
+describe("identity conflicts are never merged", () => {
+  it("an HR id that belongs to one person and an email that belongs to another is a conflict, and nobody changes", async () => {
+    const erin = await store.resolveSubject({ email: "erin2@example.com", hrId: "5001" }, now);
+    const bob = await store.resolveSubject({ email: "bob2@example.com", oktaId: "00uBOB2" }, now);
+    await expect(store.resolveSubject({ email: "bob2@example.com", hrId: "5001" }, now)).rejects.toThrow(/IdentityConflict|2 different people/);
+    expect((await store.getProfile(erin.subjectId))?.emails).toEqual(["erin2@example.com"]);
+    expect((await store.getProfile(bob.subjectId))?.hrId).toBeUndefined();
+  });
+
+  it("a second Okta id for the same email is a conflict, not a second account list on one person", async () => {
+    await store.resolveSubject({ email: "frank2@example.com", oktaId: "00uFRANK1" }, now);
+    await expect(store.resolveSubject({ email: "frank2@example.com", oktaId: "00uFRANK2" }, now)).rejects.toMatchObject({ name: "IdentityConflict" });
+  });
+
+  it("an HR event and an Okta event seen at the same moment for a new person converge on one subject", async () => {
+    const [hr, idp] = await Promise.all([
+      store.resolveSubject({ email: "newbie@example.com", hrId: "E900" }, now),
+      store.resolveSubject({ email: "newbie@example.com", oktaId: "00uNEWBIE" }, now),
+    ]);
+    expect(hr.subjectId).toBe(idp.subjectId);
+  });
+});

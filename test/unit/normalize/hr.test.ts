@@ -67,6 +67,24 @@ describe("BambooHR webhooks (real fixture shapes)", () => {
     expect(normalizePayload(body, ctx).events[0]!.detail.subject).toEqual({ hrId: "12345" });
   });
 
+  it.each(["Not terminated", "Termination rescinded", "Active"])("Status %j is not a departure", (status) => {
+    const body = fieldBased();
+    (body.employees as Array<Record<string, unknown>>)[0]!.fields = { Status: status };
+    expect(normalizePayload(body, ctx).events).toEqual([]);
+  });
+
+  it("the work email links the person; a home or personal address never does", () => {
+    const body = fieldBased();
+    (body.employees as Array<Record<string, unknown>>)[0]!.fields = { "Home Email": "ivan.personal@gmail.com", "Work Email": "ivan@example.com", Status: "Inactive" };
+    expect(normalizePayload(body, ctx).events[0]!.detail.subject.email).toBe("ivan@example.com");
+    (body.employees as Array<Record<string, unknown>>)[0]!.fields = { "Personal Email": "ivan.personal@gmail.com", Status: "Inactive" };
+    expect(normalizePayload(body, ctx).events[0]!.detail.subject).toEqual({ hrId: "12345" });
+  });
+
+  it("over-long identifiers are refused at the door, not dead-lettered later", () => {
+    expect(() => normalizePayload({ type: "revoke.hr.termination", eventId: "e", employeeId: "x".repeat(3000), email: "a@example.com", effectiveDate: "2026-12-01" }, ctx)).toThrow(/hrId/);
+  });
+
   it("a Deleted employee record is a departure", () => {
     const body = fieldBased();
     Object.assign((body.employees as Array<Record<string, unknown>>)[0]!, { action: "Deleted", changedFields: [], fields: {} });

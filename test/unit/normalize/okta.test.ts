@@ -162,6 +162,11 @@ describe("Okta envelopes", () => {
     expect(normalizePayload(envelope, ctx, "okta-logstream").events).toHaveLength(1);
   });
 
+  it("a Log Streaming event with an extra `events` field is still the event, not an empty batch", () => {
+    const envelope = { source: "aws.partner/okta.com/x/y", "detail-type": "SystemLog", detail: oktaEvent("user.lifecycle.deactivate"), events: [] };
+    expect(normalizePayload(envelope, ctx).events).toHaveLength(1);
+  });
+
   it("the same Okta event through a hook and through log streaming has the same source event id", () => {
     const event = oktaEvent("user.lifecycle.deactivate");
     const hook = normalizePayload({ eventType: "com.okta.event_hook", data: { events: [event] } }, ctx).events[0]!;
