@@ -1,58 +1,12 @@
 import { createPublicKey, createVerify, randomBytes } from "node:crypto";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import express, { type NextFunction, type Request, type Response } from "express";
+import express, { type Request, type Response } from "express";
+import { StandIn } from "./standin";
 
 /**
  * Local stand-ins for the Okta Management API and Microsoft Graph, for the demo and the tests. They
  * follow the vendors' documented paths, status codes, error bodies and rate-limit headers for the
  * calls the pipeline makes; they are not general emulators.
  */
-
-abstract class StandIn {
-  protected server?: Server;
-  baseUrl = "";
-  /** Method and path of every request, for assertions. */
-  readonly requests: Array<{ method: string; path: string }> = [];
-  protected readonly faults: Array<(req: Request, res: Response) => boolean> = [];
-
-  protected abstract routes(app: express.Express): void;
-
-  async start(): Promise<this> {
-    const app = express();
-    app.use(express.json({ type: ["application/json"] }));
-    app.use(express.urlencoded({ extended: false }));
-    app.use((req: Request, res: Response, next: NextFunction) => {
-      this.requests.push({ method: req.method, path: req.originalUrl });
-      for (const fault of this.faults) if (fault(req, res)) return;
-      next();
-    });
-    this.routes(app);
-    await new Promise<void>((resolve) => {
-      this.server = app.listen(0, "127.0.0.1", () => resolve());
-    });
-    this.baseUrl = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
-    return this;
-  }
-
-  inject(fault: (req: Request, res: Response) => boolean): this {
-    this.faults.push(fault);
-    return this;
-  }
-
-  clearFaults(): this {
-    this.faults.length = 0;
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      if (!this.server) return resolve();
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
-  }
-}
 
 export interface OktaUserRecord {
   id: string;
@@ -88,6 +42,7 @@ export class OktaStandIn extends StandIn {
   }
 
   protected routes(app: express.Express) {
+    app.use(express.json(), express.urlencoded({ extended: false }));
     app.post("/oauth2/v1/token", (req, res) => {
       const body = req.body as Record<string, string>;
       const assertion = body.client_assertion ?? "";
@@ -194,6 +149,7 @@ export class GraphStandIn extends StandIn {
   }
 
   protected routes(app: express.Express) {
+    app.use(express.json(), express.urlencoded({ extended: false }));
     app.post("/:tenant/oauth2/v2.0/token", (req, res) => {
       const body = req.body as Record<string, string>;
       if (req.params.tenant !== this.tenantId) return res.status(400).json({ error: "invalid_request", error_description: "AADSTS90002: Tenant not found." });

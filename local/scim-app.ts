@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import express, { type NextFunction, type Request, type Response } from "express";
+import type express from "express";
+import type { Request, Response } from "express";
 import SCIMMY from "scimmy";
 import SCIMMYRouters from "scimmy-routers";
+import { type Fault, StandIn } from "./standin";
+
+export type { Fault };
 
 /**
  * A real SCIM 2.0 service provider (scimmy + scimmy-routers) standing in for one SaaS app: the demo
@@ -56,34 +58,25 @@ function declareUserResource() {
     });
 }
 
-export type Fault = (req: Request, res: Response) => boolean;
-
 export interface ScimAppOptions {
   token: string;
   latencyMs?: number;
 }
 
-export class ScimApp {
+export class ScimApp extends StandIn {
   readonly users = new Map<string, UserRecord>();
-  /** Requests seen, for assertions (method and path only). */
-  readonly requests: Array<{ method: string; path: string }> = [];
-  private readonly faults: Fault[] = [];
   private readonly context: AppContext = { users: this.users, ignoreDeactivation: false };
-  private server?: Server;
-  baseUrl = "";
 
   constructor(private readonly options: ScimAppOptions) {
+    super(options.latencyMs);
     declareUserResource();
   }
 
-  async start(): Promise<this> {
-    const app = express();
-    app.use(async (req: Request, res: Response, next: NextFunction) => {
-      this.requests.push({ method: req.method, path: req.originalUrl });
-      if (this.options.latencyMs) await new Promise((r) => setTimeout(r, this.options.latencyMs));
-      for (const fault of this.faults) if (fault(req, res)) return;
-      next();
-    });
+  override get baseUrl(): string {
+    return `${this.origin}/scim/v2`;
+  }
+
+  protected routes(app: express.Express) {
     const token = this.options.token;
     app.use(
       "/scim/v2",
@@ -97,11 +90,6 @@ export class ScimApp {
         context: () => this.context,
       }),
     );
-    await new Promise<void>((resolve) => {
-      this.server = app.listen(0, "127.0.0.1", () => resolve());
-    });
-    this.baseUrl = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/scim/v2`;
-    return this;
   }
 
   /** What the app does at a person's first SSO when it provisions just in time. */
@@ -123,14 +111,8 @@ export class ScimApp {
     return [...this.users.values()].find((u) => u.userName.toLowerCase() === userName.toLowerCase());
   }
 
-  /** Adds a fault; it answers instead of the SCIM router when it returns true. */
-  inject(fault: Fault): this {
-    this.faults.push(fault);
-    return this;
-  }
-
-  clearFaults(): this {
-    this.faults.length = 0;
+  override clearFaults(): this {
+    super.clearFaults();
     this.context.ignoreDeactivation = false;
     return this;
   }
@@ -139,14 +121,6 @@ export class ScimApp {
   ignoreDeactivations(): this {
     this.context.ignoreDeactivation = true;
     return this;
-  }
-
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      if (!this.server) return resolve();
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
   }
 }
 
