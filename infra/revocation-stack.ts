@@ -23,7 +23,7 @@ import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cd
 import type { Construct } from "constructs";
 import type { Catalog } from "../functions/lib/catalog";
 import { BUS_SOURCE } from "../functions/lib/events";
-import { BUS_RULES, DUE_DEPARTURES_EVERY_MINUTES, FUNCTION_ENTRIES, FunctionName, OFFBOARD_SUBSTITUTIONS } from "../functions/lib/rules";
+import { BUS_RULES, DUE_DEPARTURES_EVERY_MINUTES, FUNCTION_ENTRIES, FunctionName, HTTP_ROUTES, OFFBOARD_SUBSTITUTIONS } from "../functions/lib/rules";
 import { TABLE_KEYS } from "../functions/lib/store";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -163,7 +163,7 @@ export class RevocationStack extends Stack {
     const writers = [FunctionName.RecordArrival, FunctionName.StartOffboarding, FunctionName.StartDueDepartures, FunctionName.ScimRevoke, FunctionName.RecordAppOutcome, FunctionName.CloseRun];
     for (const name of readers) this.table.grantReadData(functions[name]);
     for (const name of writers) this.table.grantReadWriteData(functions[name]);
-    for (const name of [FunctionName.Ingest, FunctionName.RecordArrival, FunctionName.CloseRun, FunctionName.StartDueDepartures]) this.bus.grantPutEventsTo(functions[name]);
+    for (const name of [FunctionName.Ingest, FunctionName.OktaHook, FunctionName.HrHook, FunctionName.RecordArrival, FunctionName.CloseRun, FunctionName.StartDueDepartures]) this.bus.grantPutEventsTo(functions[name]);
 
     // Scheduled work: future-dated departures are started on their day.
     new Schedule(this, "StartDueDepartures", {
@@ -183,6 +183,10 @@ export class RevocationStack extends Stack {
     const idpFunctions = [FunctionName.IdpRevoke, FunctionName.IdpVerify];
     if (okta) grantSecret("secret-okta", okta.auth.type === "api-token" ? okta.auth.tokenRef : okta.auth.privateKeyRef, idpFunctions);
     if (entra) grantSecret("secret-entra", entra.auth.type === "client-secret" ? entra.auth.secretRef : entra.auth.privateKeyRef, idpFunctions);
+    const ingress = props.catalog.ingress;
+    grantSecret("secret-okta-hook", ingress.okta?.secretRef, [FunctionName.OktaHook]);
+    grantSecret("secret-hr-hook", ingress.hr?.secretRef, [FunctionName.HrHook]);
+    grantSecret("secret-bamboohr-hook", ingress.bamboohr?.secretRef, [FunctionName.HrHook]);
 
     // One rule per entry of BUS_RULES, each target with retries and a dead-letter queue that keeps the reason.
     for (const rule of BUS_RULES) {
@@ -203,16 +207,25 @@ export class RevocationStack extends Stack {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     }).addAlarmAction(new SnsAction(alerts));
 
-    // POST /events for operators' tooling, signed with SigV4. The vendor webhooks with their own
-    // authentication (Okta secret, Graph clientState, HR HMAC) are issue 3.
+    // POST /events for operators' tooling, signed with SigV4; the vendor webhooks authenticate themselves.
     const accessLogs = new LogGroup(this, "ApiAccessLogs", { retention: RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
     this.api = new HttpApi(this, "Api", { description: "Revocation pipeline ingress", createDefaultStage: true });
-    this.api.addRoutes({
-      path: "/events",
-      methods: [HttpMethod.POST],
-      integration: new HttpLambdaIntegration("ingest", functions[FunctionName.Ingest] as IFunction),
-      authorizer: new HttpIamAuthorizer(),
-    });
+    const integrations = new Map<FunctionName, HttpLambdaIntegration>();
+    for (const route of HTTP_ROUTES) {
+      if (!integrations.has(route.target)) integrations.set(route.target, new HttpLambdaIntegration(route.target, functions[route.target] as IFunction));
+      const [added] = this.api.addRoutes({
+        path: route.path,
+        methods: [route.method === "GET" ? HttpMethod.GET : HttpMethod.POST],
+        integration: integrations.get(route.target)!,
+        ...(route.auth === "iam" ? { authorizer: new HttpIamAuthorizer() } : {}),
+      });
+      if (route.auth === "own") {
+        Validations.of(added!).acknowledge({
+          id: "AwsSolutions-APIG4",
+          reason: "A vendor webhook (Okta, BambooHR, HR): the vendor cannot sign with SigV4, so the function authenticates every request itself (shared secret or HMAC with a timestamp window, constant-time) before parsing it.",
+        });
+      }
+    }
     const stage = this.api.defaultStage!.node.defaultChild as CfnStage;
     stage.defaultRouteSettings = { throttlingBurstLimit: 100, throttlingRateLimit: 50 };
     stage.accessLogSettings = {

@@ -3,7 +3,7 @@ import type { Catalog } from "../lib/catalog";
 import { ValidationError } from "../lib/errors";
 import type { CanonicalEvent } from "../lib/events";
 import { logger } from "../lib/observability";
-import { normalizePayload } from "../normalize";
+import { normalizePayload, type PayloadSource } from "../normalize";
 
 /** Okta batches up to ~50 events per delivery (a few KB each); anything far above that is not ours. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -13,33 +13,38 @@ export interface IngestDeps {
   publish: (events: CanonicalEvent[]) => Promise<string[]>;
 }
 
-const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
+export const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
   statusCode,
   headers: { "content-type": "application/json" },
   body: JSON.stringify(body),
 });
 
-/**
- * POST /events: validate, normalize, put on the bus, answer. Nothing is stored here and nothing
- * reaches the bus unless the whole payload normalized, so a 4xx never leaves half a delivery behind.
- */
-export async function ingest(event: APIGatewayProxyEventV2, deps: IngestDeps): Promise<APIGatewayProxyStructuredResultV2> {
-  if (event.requestContext?.http?.method && event.requestContext.http.method !== "POST") {
-    return json(405, { error: "use POST" });
-  }
+/** The raw body as bytes, or the 4xx answer for a body that cannot be one. */
+export function rawBody(event: APIGatewayProxyEventV2): { bytes: Buffer } | { response: APIGatewayProxyStructuredResultV2 } {
   const raw = event.body ?? "";
   const bytes = event.isBase64Encoded ? Buffer.from(raw, "base64") : Buffer.from(raw, "utf8");
-  if (bytes.length > MAX_BODY_BYTES) return json(413, { error: `body is larger than ${MAX_BODY_BYTES} bytes` });
-  if (bytes.length === 0) return json(400, { error: "body is empty" });
-  let body: unknown;
+  if (bytes.length > MAX_BODY_BYTES) return { response: json(413, { error: `body is larger than ${MAX_BODY_BYTES} bytes` }) };
+  if (bytes.length === 0) return { response: json(400, { error: "body is empty" }) };
+  return { bytes };
+}
+
+export function parseJson(bytes: Buffer): { body: unknown } | { response: APIGatewayProxyStructuredResultV2 } {
   try {
-    body = JSON.parse(bytes.toString("utf8"));
+    return { body: JSON.parse(bytes.toString("utf8")) };
   } catch {
-    return json(400, { error: "body is not JSON" });
+    return { response: json(400, { error: "body is not JSON" }) };
   }
+}
+
+/**
+ * Normalize, put on the bus, answer. Nothing reaches the bus unless the whole payload normalized, so
+ * a 4xx never leaves half a delivery behind. Publishing is at-least-once: on a 5xx the sender retries,
+ * and everything downstream is idempotent on the events' source ids.
+ */
+export async function acceptPayload(body: unknown, deps: IngestDeps, source?: PayloadSource): Promise<APIGatewayProxyStructuredResultV2> {
   let normalized;
   try {
-    normalized = normalizePayload(body, { catalog: deps.catalog });
+    normalized = normalizePayload(body, { catalog: deps.catalog }, source);
   } catch (e) {
     if (e instanceof ValidationError) {
       logger.warn("payload rejected", { reason: e.message });
@@ -48,14 +53,22 @@ export async function ingest(event: APIGatewayProxyEventV2, deps: IngestDeps): P
     throw e;
   }
   const eventIds = normalized.events.length ? await deps.publish(normalized.events) : [];
-  logger.info("payload accepted", {
-    accepted: normalized.events.map((e) => ({ detailType: e.detailType, sourceEventId: e.detail.sourceEventId })),
-    ignored: normalized.ignored.length,
-  });
+  if (normalized.ignored.length) logger.info("ignored well-formed events", { ignoredCount: normalized.ignored.length, types: [...new Set(normalized.ignored.map((i) => i.eventType ?? "?"))] });
+  logger.info("payload accepted", { accepted: normalized.events.map((e) => ({ detailType: e.detailType, sourceEventId: e.detail.sourceEventId })) });
   return json(200, {
     accepted: normalized.events.length,
     eventIds,
-    events: normalized.events.map((e) => ({ detailType: e.detailType, sourceEventId: e.detail.sourceEventId })),
+    events: normalized.events.map((e) => ({ detailType: e.detailType, sourceEventId: e.detail.sourceEventId, ...(e.detail.effectiveAt ? { effectiveAt: e.detail.effectiveAt } : {}) })),
     ignored: normalized.ignored,
   });
+}
+
+/** POST /events: any supported payload, detected from its shape (IAM-authorized on AWS, loopback locally). */
+export async function ingest(event: APIGatewayProxyEventV2, deps: IngestDeps): Promise<APIGatewayProxyStructuredResultV2> {
+  if (event.requestContext?.http?.method && event.requestContext.http.method !== "POST") return json(405, { error: "use POST" });
+  const raw = rawBody(event);
+  if ("response" in raw) return raw.response;
+  const parsed = parseJson(raw.bytes);
+  if ("response" in parsed) return parsed.response;
+  return acceptPayload(parsed.body, deps);
 }

@@ -83,8 +83,35 @@ export type EntraSettings = z.infer<typeof EntraSettings>;
 export const IdpSettings = z.object({ okta: OktaSettings.optional(), entra: EntraSettings.optional() });
 export type IdpSettings = z.infer<typeof IdpSettings>;
 
+const signedHook = z.object({
+  /** The shared HMAC key, by reference. */
+  secretRef: z.string().min(1),
+  /** How far a signature's timestamp may be from now (replay window). */
+  toleranceSeconds: z.number().int().min(30).max(3600).default(300),
+});
+
+/** The vendor webhooks' own authentication. A hook with no settings answers 404 (not configured). */
+export const IngressSettings = z.object({
+  /** Okta Event Hook: the value Okta sends in the Authorization header. */
+  okta: z.object({ secretRef: z.string().min(1) }).optional(),
+  /** Our generic HR termination webhook: `X-Revoke-Timestamp` + `X-Revoke-Signature: v1=<hex HMAC-SHA256(secret, timestamp + "." + body)>`. */
+  hr: signedHook.optional(),
+  /** BambooHR: `X-BambooHR-Signature` = hex HMAC-SHA256(private key, body + X-BambooHR-Timestamp). */
+  bamboohr: signedHook.optional(),
+  /** Microsoft Graph change notifications: the clientState given when subscribing. */
+  graph: z
+    .object({
+      clientStateRef: z.string().min(1),
+      /** Public URLs Graph will call; needed to create the subscription. */
+      notificationUrl: z.url().optional(),
+      lifecycleNotificationUrl: z.url().optional(),
+    })
+    .optional(),
+});
+export type IngressSettings = z.infer<typeof IngressSettings>;
+
 export const Catalog = z
-  .object({ apps: z.array(AppEntry), idp: IdpSettings.default({}) })
+  .object({ apps: z.array(AppEntry), idp: IdpSettings.default({}), ingress: IngressSettings.default({}) })
   .superRefine((catalog, ctx) => {
     const seenIds = new Map<string, number>();
     const seenInstances = new Map<string, string>();

@@ -9,6 +9,8 @@ export const DetailType = {
   Departed: "Identity.Departed",
   Suspended: "Identity.Suspended",
   RoleChanged: "Identity.RoleChanged",
+  /** HR withdrew a termination that had not taken effect yet. */
+  DepartureCancelled: "Identity.DepartureCancelled",
   OffboardingCompleted: "Offboarding.Completed",
   OffboardingNeedsAttention: "Offboarding.NeedsAttention",
 } as const;
@@ -51,8 +53,10 @@ export const IdentityDetail = z.object({
   sourceEventId: nonBlank.max(256),
   reason: z.string().max(1024).optional(),
   actor: z.string().max(256).optional(),
-  /** For departures: when access must be gone (a future HR effective date is scheduled, issue 3). */
+  /** For departures: when access must be gone (a later day is scheduled and started on that day). */
   effectiveAt: z.iso.datetime({ offset: true }).optional(),
+  /** For cancellations: the source event id of the departure being withdrawn. */
+  cancels: nonBlank.max(256).optional(),
 });
 export type IdentityDetail = z.infer<typeof IdentityDetail>;
 
@@ -61,6 +65,7 @@ export const IdentityDetailType = z.enum([
   DetailType.Departed,
   DetailType.Suspended,
   DetailType.RoleChanged,
+  DetailType.DepartureCancelled,
 ]);
 
 /** One canonical event as it travels on the bus (the PutEvents entry shape, minus the bus name). */

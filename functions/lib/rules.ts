@@ -6,6 +6,8 @@ import { BUS_SOURCE, DetailType } from "./events";
  */
 export const FunctionName = {
   Ingest: "ingest",
+  OktaHook: "okta-hook",
+  HrHook: "hr-hook",
   RecordArrival: "record-arrival",
   StartOffboarding: "start-offboarding",
   StartDueDepartures: "start-due-departures",
@@ -36,7 +38,7 @@ export const BUS_RULES: BusRule[] = [
   {
     name: "start-offboarding",
     description: "A departure starts (at most) one offboarding run for the person; a suspension closes the front door only",
-    pattern: { source: [BUS_SOURCE], "detail-type": [DetailType.Departed, DetailType.Suspended] },
+    pattern: { source: [BUS_SOURCE], "detail-type": [DetailType.Departed, DetailType.Suspended, DetailType.DepartureCancelled] },
     target: FunctionName.StartOffboarding,
   },
 ];
@@ -61,6 +63,8 @@ export const OFFBOARD_SUBSTITUTIONS: Record<string, FunctionName> = {
 /** Where each function's entry file lives, for CDK bundling and the local runtime alike. */
 export const FUNCTION_ENTRIES: Record<FunctionName, string> = {
   [FunctionName.Ingest]: "functions/ingest/handler.ts",
+  [FunctionName.OktaHook]: "functions/okta-hook/handler.ts",
+  [FunctionName.HrHook]: "functions/hr-hook/handler.ts",
   [FunctionName.RecordArrival]: "functions/record-arrival/handler.ts",
   [FunctionName.StartOffboarding]: "functions/start-offboarding/handler.ts",
   [FunctionName.StartDueDepartures]: "functions/start-due-departures/handler.ts",
@@ -75,3 +79,12 @@ export const FUNCTION_ENTRIES: Record<FunctionName, string> = {
 
 /** How often the scheduled work runs: the local runtime's timer and EventBridge Scheduler use the same period. */
 export const DUE_DEPARTURES_EVERY_MINUTES = 5;
+
+/** The HTTP API: the same routes on API Gateway and on the local runtime. */
+export const HTTP_ROUTES: Array<{ method: "GET" | "POST"; path: string; target: FunctionName; auth: "iam" | "own" }> = [
+  { method: "POST", path: "/events", target: FunctionName.Ingest, auth: "iam" },
+  { method: "GET", path: "/hooks/okta", target: FunctionName.OktaHook, auth: "own" },
+  { method: "POST", path: "/hooks/okta", target: FunctionName.OktaHook, auth: "own" },
+  { method: "POST", path: "/hooks/hr", target: FunctionName.HrHook, auth: "own" },
+  { method: "POST", path: "/hooks/bamboohr", target: FunctionName.HrHook, auth: "own" },
+];

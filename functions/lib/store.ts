@@ -408,6 +408,36 @@ export class Store {
     return true;
   }
 
+  /**
+   * Withdraws a scheduled departure that has not started. Returns what happened, so that a
+   * cancellation arriving after the departure started is reported rather than silently dropped.
+   */
+  async cancelScheduledDeparture(subjectId: string, cancels: string, now: string): Promise<"cancelled" | "already-started" | "not-found"> {
+    const mine = (await this.queryPrefix(`SUBJECT#${subjectId}`, "SCHEDULED#")).filter((i) => i.sourceEventId === cancels);
+    if (mine.length === 0) return "not-found";
+    let result: "cancelled" | "already-started" = "already-started";
+    for (const item of mine) {
+      const globalKey = { pk: "SCHEDULED", sk: `${String(item.effectiveAt)}#${subjectId}#${cancels}` };
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: globalKey,
+            UpdateExpression: "SET #state = :cancelled, cancelledAt = :now",
+            ConditionExpression: "#state = :scheduled",
+            ExpressionAttributeNames: { "#state": "state" },
+            ExpressionAttributeValues: { ":cancelled": "CANCELLED", ":scheduled": "SCHEDULED", ":now": now },
+          }),
+        );
+        await this.putItem({ ...item, state: "CANCELLED", cancelledAt: now });
+        result = "cancelled";
+      } catch (e) {
+        if (!isConditionFailure(e)) throw e;
+      }
+    }
+    return result;
+  }
+
   /** Generic conditional put used for items whose first write wins. */
   async putIfAbsent(item: Record<string, unknown>): Promise<boolean> {
     try {

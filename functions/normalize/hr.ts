@@ -24,11 +24,40 @@ export const HrTermination = z.object({
 });
 export type HrTermination = z.infer<typeof HrTermination>;
 
+export const HR_CANCELLATION_TYPE = "revoke.hr.termination.cancelled";
+
+export const HrCancellation = z.object({
+  type: z.literal(HR_CANCELLATION_TYPE),
+  eventId: idLike,
+  /** The eventId of the termination being withdrawn. */
+  cancelsEventId: idLike,
+  employeeId: idLike,
+  email: z.email(),
+  reason: z.string().max(1024).optional(),
+});
+
 export function isHrTermination(body: unknown): boolean {
-  return isRecord(body) && body.type === HR_TERMINATION_TYPE;
+  return isRecord(body) && (body.type === HR_TERMINATION_TYPE || body.type === HR_CANCELLATION_TYPE);
+}
+
+function normalizeHrCancellation(body: unknown): Normalized {
+  const parsed = HrCancellation.safeParse(body);
+  if (!parsed.success) throw new ValidationError(describeIssue(parsed.error, "HR cancellation", body));
+  const c = parsed.data;
+  return {
+    events: [
+      canonical(
+        DetailType.DepartureCancelled,
+        { subject: { email: c.email, hrId: c.employeeId }, occurredAt: new Date().toISOString(), source: "hr", sourceEventId: `hr:${c.eventId}`, cancels: `hr:${c.cancelsEventId}`, reason: c.reason ?? "termination cancelled" },
+        "HR cancellation",
+      ),
+    ],
+    ignored: [],
+  };
 }
 
 export function normalizeHrTermination(body: unknown): Normalized {
+  if (isRecord(body) && body.type === HR_CANCELLATION_TYPE) return normalizeHrCancellation(body);
   const parsed = HrTermination.safeParse(body);
   if (!parsed.success) throw new ValidationError(describeIssue(parsed.error, "HR termination", body));
   const t = parsed.data;

@@ -17,7 +17,8 @@ export type StartOutcome =
   | { action: "resumed"; runName: string; subjectId: string }
   | { action: "duplicate"; subjectId: string; status: string; runName?: string }
   | { action: "scheduled"; subjectId: string; effectiveAt: string }
-  | { action: "suspending"; subjectId: string; runName: string };
+  | { action: "suspending"; subjectId: string; runName: string }
+  | { action: "cancelled" | "cancel-too-late" | "cancel-unknown"; subjectId: string };
 
 /**
  * "Effective today or earlier starts at once": compared by calendar day in UTC, so a termination
@@ -49,6 +50,14 @@ export async function startOffboarding(rawEnvelope: unknown, deps: StartDeps): P
   const profile = await deps.store.resolveSubject(detail.subject, now.toISOString());
   const subjectId = profile.subjectId;
   const trigger = triggerOf(detail);
+
+  if (detailType === DetailType.DepartureCancelled) {
+    const outcome = await deps.store.cancelScheduledDeparture(subjectId, detail.cancels ?? "", now.toISOString());
+    // Too late is loud: the person may already have lost access and HR thinks they should not have.
+    if (outcome === "already-started") logger.warn("cancellation arrived after the departure started", { subjectId });
+    else logger.info("departure cancellation", { subjectId, outcome });
+    return { action: outcome === "cancelled" ? "cancelled" : outcome === "already-started" ? "cancel-too-late" : "cancel-unknown", subjectId };
+  }
 
   if (detailType === DetailType.Suspended) {
     // Front door only: the person keeps their accounts and their status; one run per suspension event.

@@ -6,6 +6,7 @@ import { buildDemoPayloads, type DemoApp } from "../../demo/payloads";
 import { GraphStandIn, OktaStandIn } from "../../local/idp-standins";
 import { type Runtime, startRuntime } from "../../local/runtime";
 import { failTimes, ScimApp } from "../../local/scim-app";
+import { hmacHex } from "../../functions/lib/webhook-auth";
 import { runTs } from "../helpers/cli";
 import { oktaEvent } from "../helpers/fixtures";
 
@@ -56,6 +57,8 @@ beforeAll(async () => {
     servers.set(app.id, await new ScimApp({ token: `token-${app.id}` }).start());
   }
   process.env.E2E_OKTA_TOKEN = "e2e-okta-token";
+  process.env.E2E_OKTA_HOOK_SECRET = "Basic ZTJlOmhvb2s=";
+  process.env.E2E_HR_HOOK_SECRET = "e2e-hr-secret";
   process.env.E2E_GRAPH_SECRET = "e2e-graph-secret";
   await okta.start();
   await graph.start();
@@ -67,6 +70,7 @@ beforeAll(async () => {
         okta: { orgUrl: okta.baseUrl, auth: { type: "api-token", tokenRef: "E2E_OKTA_TOKEN" } },
         entra: { tenantId: "e2e-tenant", clientId: "e2e-client", graphUrl: graph.graphUrl, tokenUrl: graph.tokenUrl, auth: { type: "client-secret", secretRef: "E2E_GRAPH_SECRET" } },
       },
+      ingress: { okta: { secretRef: "E2E_OKTA_HOOK_SECRET" }, hr: { secretRef: "E2E_HR_HOOK_SECRET" } },
       apps: apps.map((a) => ({ id: a.id, name: a.name, mode: "scim", owner: "o@example.com", scim: { baseUrl: servers.get(a.id)!.baseUrl, tokenRef: a.tokenEnv }, okta: { appInstanceIds: [a.oktaInstanceId] } })),
     }),
   );
@@ -303,5 +307,60 @@ describe("a real termination revokes JIT accounts and proves it", () => {
     expect((await aws("AWSEvents.PutEvents", JSON.stringify({ Entries: { a: 1 } }))).status).toBe(400);
     expect((await aws("AWSStepFunctions.DescribeExecution", JSON.stringify({ executionArn: "" }))).status).toBe(400);
     expect((await fetch(`${runtime.url}/health`)).status).toBe(200);
+  });
+
+  describe("vendor webhooks over HTTP", () => {
+    const hook = (path: string, init: RequestInit) => fetch(`${runtime.url}${path}`, init);
+    const signedHr = (body: unknown) => {
+      const text = JSON.stringify(body);
+      const ts = String(Math.floor(Date.now() / 1000));
+      return { method: "POST", body: text, headers: { "content-type": "application/json", "x-revoke-timestamp": ts, "x-revoke-signature": `v1=${hmacHex("e2e-hr-secret", `${ts}.${text}`)}` } };
+    };
+
+    it("Okta: the verification handshake, then an authenticated delivery recorded once however often it comes", async () => {
+      const challenge = await hook("/hooks/okta", { headers: { "X-Okta-Verification-Challenge": "abc123", Authorization: "Basic ZTJlOmhvb2s=" } });
+      expect(await challenge.json()).toEqual({ verification: "abc123" });
+      const email = "yan@example.com";
+      const event = ssoArrival(email, "crm", "aaaaaaaa-0000-4000-8000-000000000030");
+      const delivery = { eventType: "com.okta.event_hook", eventTypeVersion: "1.0", data: { events: [event] } };
+      for (let i = 0; i < 3; i++) {
+        const res = await hook("/hooks/okta", { method: "POST", body: JSON.stringify(delivery), headers: { authorization: "Basic ZTJlOmhvb2s=", "content-type": "application/json" } });
+        expect(res.status).toBe(200);
+      }
+      await runtime.idle();
+      const { profile } = await statusOf(email);
+      expect(await runtime.store.listAccounts(profile!.subjectId)).toEqual([expect.objectContaining({ appId: "crm", sourceEventId: "okta:aaaaaaaa-0000-4000-8000-000000000030" })]);
+    });
+
+    it("Okta: a wrong secret is 401 and nothing reaches the bus or the store", async () => {
+      const event = ssoArrival("zed@example.com", "crm", "aaaaaaaa-0000-4000-8000-000000000031");
+      const res = await hook("/hooks/okta", { method: "POST", body: JSON.stringify({ eventType: "com.okta.event_hook", data: { events: [event] } }), headers: { authorization: "Basic bm9wZQ==" } });
+      expect(res.status).toBe(401);
+      await runtime.idle();
+      expect(await runtime.store.findSubject({ email: "zed@example.com" })).toBeUndefined();
+    });
+
+    it("HR: a signed termination for a later day is scheduled, and a signed cancellation withdraws it before it starts", async () => {
+      const email = "ada@example.com";
+      await post(ssoArrival(email, "crm", "aaaaaaaa-0000-4000-8000-000000000032"));
+      await runtime.idle();
+      const later = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+      const res = await hook("/hooks/hr", signedHr({ type: "revoke.hr.termination", eventId: "ada-1", employeeId: "A1", email, effectiveDate: later }));
+      expect(await res.json()).toMatchObject({ accepted: 1, events: [{ effectiveAt: `${later}T00:00:00.000Z` }] });
+      await runtime.idle();
+      const { profile } = await statusOf(email);
+      expect(profile?.status).toBe("ACTIVE");
+      expect(await runtime.store.queryPrefix(`SUBJECT#${profile!.subjectId}`, "SCHEDULED#")).toEqual([expect.objectContaining({ state: "SCHEDULED" })]);
+      await hook("/hooks/hr", signedHr({ type: "revoke.hr.termination.cancelled", eventId: "ada-2", cancelsEventId: "ada-1", employeeId: "A1", email }));
+      await runtime.idle();
+      expect(await runtime.store.queryPrefix(`SUBJECT#${profile!.subjectId}`, "SCHEDULED#")).toEqual([expect.objectContaining({ state: "CANCELLED" })]);
+      expect(await runtime.store.dueDepartures(`${later}T23:59:59.999Z`)).toEqual([]);
+    });
+
+    it("an unconfigured hook answers 404 and an unknown path 404; a wrong method 405", async () => {
+      expect((await hook("/hooks/bamboohr", { method: "POST", body: "{}" })).status).toBe(404);
+      expect((await hook("/hooks/nope", { method: "POST", body: "{}" })).status).toBe(404);
+      expect((await hook("/events", { method: "GET" })).status).toBe(405);
+    });
   });
 });

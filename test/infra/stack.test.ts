@@ -98,12 +98,22 @@ describe("the CDK app", () => {
     expect(Object.keys(alarms).length).toBe(Object.keys(queues).length + 1);
   });
 
-  it("POST /events is IAM-authorized and the stage is throttled and logged", () => {
+  it("POST /events is IAM-authorized, the vendor hooks authenticate themselves, and the stage is throttled and logged", () => {
     template.hasResourceProperties("AWS::ApiGatewayV2::Route", { RouteKey: "POST /events", AuthorizationType: "AWS_IAM" });
+    for (const key of ["GET /hooks/okta", "POST /hooks/okta", "POST /hooks/hr", "POST /hooks/bamboohr"]) {
+      template.hasResourceProperties("AWS::ApiGatewayV2::Route", { RouteKey: key, AuthorizationType: "NONE" });
+    }
     template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
       DefaultRouteSettings: { ThrottlingBurstLimit: 100, ThrottlingRateLimit: 50 },
       AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp("requestId") },
     });
+  });
+
+  it("every function that puts events on the bus may, and the webhooks may not touch the table", () => {
+    const policies = Object.values(template.findResources("AWS::IAM::Policy"));
+    const policyOf = (role: string) => JSON.stringify(policies.find((p) => JSON.stringify(p.Properties.Roles).includes(`${role}ServiceRole`))?.Properties.PolicyDocument ?? {});
+    for (const role of ["ingest", "oktahook", "hrhook", "recordarrival", "closerun", "startduedepartures"]) expect(policyOf(role), role).toContain("events:PutEvents");
+    for (const role of ["ingest", "oktahook", "hrhook"]) expect(policyOf(role), role).not.toContain("dynamodb:");
   });
 
   it("only the functions that write have write access to the table", () => {

@@ -1,0 +1,22 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { publishCanonical } from "../lib/aws";
+import { catalogFromEnv } from "../lib/catalog";
+import { logger } from "../lib/observability";
+import { resolveSecret } from "../lib/secrets";
+import { hrHook } from "./hr-hook";
+
+export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler((event) => {
+    const catalog = catalogFromEnv();
+    return hrHook(event, {
+      catalog,
+      publish: publishCanonical,
+      settingsFor: async (hook) => {
+        const settings = catalog.ingress[hook];
+        return settings ? { secret: await resolveSecret(settings.secretRef), toleranceSeconds: settings.toleranceSeconds } : undefined;
+      },
+    });
+  });

@@ -1,0 +1,67 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import qs from "qs";
+import { type IngestDeps, acceptPayload, json, parseJson, rawBody } from "../ingest/ingest";
+import { logger } from "../lib/observability";
+import { constantTimeEqual, hmacHex, timestampProblem } from "../lib/webhook-auth";
+
+export interface SignedHookSettings {
+  secret: string;
+  toleranceSeconds: number;
+}
+
+export interface HrHookDeps extends IngestDeps {
+  /** Settings of the hook at this path, or undefined when it is not configured. */
+  settingsFor: (hook: "hr" | "bamboohr") => Promise<SignedHookSettings | undefined>;
+  now?: () => number;
+}
+
+/** Our generic HR webhook signs `timestamp + "." + body`; BambooHR signs `body + timestamp`. */
+const SCHEMES = {
+  hr: {
+    timestampHeader: "x-revoke-timestamp",
+    signatureHeader: "x-revoke-signature",
+    signed: (body: Buffer, ts: string) => Buffer.concat([Buffer.from(`${ts}.`), body]),
+    presented: (header: string) => header.replace(/^v1=/, ""),
+    source: "hr" as const,
+  },
+  bamboohr: {
+    timestampHeader: "x-bamboohr-timestamp",
+    signatureHeader: "x-bamboohr-signature",
+    signed: (body: Buffer, ts: string) => Buffer.concat([body, Buffer.from(ts)]),
+    presented: (header: string) => header.replace(/^sha256=/, ""),
+    source: "bamboohr" as const,
+  },
+};
+
+/**
+ * HR webhooks: POST /hooks/hr (our generic termination and cancellation events) and POST
+ * /hooks/bamboohr (BambooHR, JSON or form-encoded). Authenticated by HMAC-SHA256 over the raw body
+ * and a timestamp inside a window, compared in constant time, before anything is parsed.
+ */
+export async function hrHook(event: APIGatewayProxyEventV2, deps: HrHookDeps): Promise<APIGatewayProxyStructuredResultV2> {
+  const hook = event.rawPath?.endsWith("/bamboohr") ? "bamboohr" : "hr";
+  const settings = await deps.settingsFor(hook);
+  if (!settings) return json(404, { error: `the ${hook} webhook is not configured` });
+  if ((event.requestContext?.http?.method ?? "POST") !== "POST") return json(405, { error: "use POST" });
+  const raw = rawBody(event);
+  if ("response" in raw) return raw.response;
+  const scheme = SCHEMES[hook];
+  const timestamp = event.headers?.[scheme.timestampHeader];
+  const stale = timestampProblem(timestamp, settings.toleranceSeconds, deps.now?.());
+  const signature = event.headers?.[scheme.signatureHeader];
+  const expected = hmacHex(settings.secret, scheme.signed(raw.bytes, timestamp ?? ""));
+  if (stale || !signature || !constantTimeEqual(scheme.presented(signature.trim()).toLowerCase(), expected)) {
+    logger.warn(`${hook} hook: authentication failed`, { reason: stale ?? (signature ? "signature mismatch" : "signature header missing") });
+    return json(401, { error: stale ?? "signature does not verify" });
+  }
+  let body: unknown;
+  if (/application\/x-www-form-urlencoded/i.test(event.headers?.["content-type"] ?? "")) {
+    // BambooHR's form format: employees[0][fields][Status]=Terminated&…
+    body = qs.parse(raw.bytes.toString("utf8"), { depth: 5, arrayLimit: 1000, parameterLimit: 5000, allowPrototypes: false });
+  } else {
+    const parsed = parseJson(raw.bytes);
+    if ("response" in parsed) return parsed.response;
+    body = parsed.body;
+  }
+  return acceptPayload(body, deps, scheme.source);
+}
