@@ -13,7 +13,7 @@ import { Architecture, type IFunction, Runtime, Tracing } from "aws-cdk-lib/aws-
 import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
 import { LogLevel as BundlingLogLevel, NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
-import { Schedule, ScheduleExpression } from "aws-cdk-lib/aws-scheduler";
+import { Schedule, ScheduleExpression, ScheduleTargetInput } from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Topic } from "aws-cdk-lib/aws-sns";
@@ -23,7 +23,7 @@ import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cd
 import type { Construct } from "constructs";
 import type { Catalog } from "../functions/lib/catalog";
 import { BUS_SOURCE } from "../functions/lib/events";
-import { BUS_RULES, DUE_DEPARTURES_EVERY_MINUTES, FUNCTION_ENTRIES, FunctionName, HTTP_ROUTES, OFFBOARD_SUBSTITUTIONS } from "../functions/lib/rules";
+import { BUS_RULES, FUNCTION_ENTRIES, FunctionName, HTTP_ROUTES, OFFBOARD_SUBSTITUTIONS, SCHEDULED_WORK } from "../functions/lib/rules";
 import { TABLE_KEYS } from "../functions/lib/store";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -96,7 +96,7 @@ export class RevocationStack extends Stack {
     };
     // Functions the bus invokes asynchronously: an error after Lambda's own retries would otherwise be
     // dropped, because a rule target's DLQ only receives events that could not be delivered at all.
-    const asyncInvoked = new Set<FunctionName>([FunctionName.RecordArrival, FunctionName.StartOffboarding]);
+    const asyncInvoked = new Set<FunctionName>(BUS_RULES.map((rule) => rule.target));
     const fn = (name: FunctionName, extraEnv: Record<string, string> = {}) => {
       const logGroup = new LogGroup(this, `${name}-logs`, { retention: RetentionDays.SIX_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
       return new NodejsFunction(this, name, {
@@ -160,17 +160,39 @@ export class RevocationStack extends Stack {
 
     // Least privilege, per function: what each one reads and writes, nothing more.
     const readers = [FunctionName.PlanOffboarding];
-    const writers = [FunctionName.RecordArrival, FunctionName.StartOffboarding, FunctionName.StartDueDepartures, FunctionName.ScimRevoke, FunctionName.RecordAppOutcome, FunctionName.CloseRun];
+    const writers = [
+      FunctionName.RecordArrival,
+      FunctionName.StartOffboarding,
+      FunctionName.StartDueDepartures,
+      FunctionName.ScimRevoke,
+      FunctionName.RecordAppOutcome,
+      FunctionName.CloseRun,
+      FunctionName.EntraUserCheck,
+      FunctionName.GraphSubscription,
+    ];
     for (const name of readers) this.table.grantReadData(functions[name]);
     for (const name of writers) this.table.grantReadWriteData(functions[name]);
-    for (const name of [FunctionName.Ingest, FunctionName.OktaHook, FunctionName.HrHook, FunctionName.RecordArrival, FunctionName.CloseRun, FunctionName.StartDueDepartures]) this.bus.grantPutEventsTo(functions[name]);
+    const publishers = [
+      FunctionName.Ingest,
+      FunctionName.OktaHook,
+      FunctionName.HrHook,
+      FunctionName.GraphHook,
+      FunctionName.RecordArrival,
+      FunctionName.CloseRun,
+      FunctionName.StartDueDepartures,
+      FunctionName.EntraUserCheck,
+      FunctionName.GraphSubscription,
+    ];
+    for (const name of publishers) this.bus.grantPutEventsTo(functions[name]);
 
-    // Scheduled work: future-dated departures are started on their day.
-    new Schedule(this, "StartDueDepartures", {
-      description: "Puts departures whose effective day has come back on the bus",
-      schedule: ScheduleExpression.rate(Duration.minutes(DUE_DEPARTURES_EVERY_MINUTES)),
-      target: new LambdaInvoke(functions[FunctionName.StartDueDepartures], { retryAttempts: 3 }),
-    });
+    // Scheduled work, the same list the local runtime runs on its timers.
+    for (const work of SCHEDULED_WORK) {
+      new Schedule(this, `schedule-${work.name}`, {
+        description: work.description,
+        schedule: ScheduleExpression.rate(Duration.minutes(work.everyMinutes)),
+        target: new LambdaInvoke(functions[work.target], { retryAttempts: 3, input: ScheduleTargetInput.fromObject(work.input) }),
+      });
+    }
     for (const name of [FunctionName.StartOffboarding, FunctionName.RecordArrival]) this.stateMachine.grantStartExecution(functions[name]);
     // Each credential is readable only by the functions that use it.
     const grantSecret = (id: string, ref: string | undefined, users: FunctionName[]) => {
@@ -182,11 +204,12 @@ export class RevocationStack extends Stack {
     const { okta, entra } = props.catalog.idp;
     const idpFunctions = [FunctionName.IdpRevoke, FunctionName.IdpVerify];
     if (okta) grantSecret("secret-okta", okta.auth.type === "api-token" ? okta.auth.tokenRef : okta.auth.privateKeyRef, idpFunctions);
-    if (entra) grantSecret("secret-entra", entra.auth.type === "client-secret" ? entra.auth.secretRef : entra.auth.privateKeyRef, idpFunctions);
+    if (entra) grantSecret("secret-entra", entra.auth.type === "client-secret" ? entra.auth.secretRef : entra.auth.privateKeyRef, [...idpFunctions, FunctionName.EntraUserCheck, FunctionName.GraphSubscription]);
     const ingress = props.catalog.ingress;
     grantSecret("secret-okta-hook", ingress.okta?.secretRef, [FunctionName.OktaHook]);
     grantSecret("secret-hr-hook", ingress.hr?.secretRef, [FunctionName.HrHook]);
     grantSecret("secret-bamboohr-hook", ingress.bamboohr?.secretRef, [FunctionName.HrHook]);
+    grantSecret("secret-graph-client-state", ingress.graph?.clientStateRef, [FunctionName.GraphHook, FunctionName.GraphSubscription]);
 
     // One rule per entry of BUS_RULES, each target with retries and a dead-letter queue that keeps the reason.
     for (const rule of BUS_RULES) {
@@ -265,17 +288,19 @@ export class RevocationStack extends Stack {
         reason: `The state machine may invoke any version or alias of ${name}, one of its own five task functions; no other function.`,
       });
     }
-    stack.acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(functions[FunctionName.StartDueDepartures].node.defaultChild as never)}.Arn>:*]`,
-      reason: "EventBridge Scheduler's role may invoke any version of start-due-departures, the one function it schedules.",
-    });
+    for (const work of SCHEDULED_WORK) {
+      stack.acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(functions[work.target].node.defaultChild as never)}.Arn>:*]`,
+        reason: `EventBridge Scheduler's role may invoke any version of ${work.target}, the function it schedules; no other.`,
+      });
+    }
     for (const name of Object.values(FunctionName)) {
       Validations.of(functions[name]).acknowledge({
         id: "Serverless-LambdaDLQ",
         reason: asyncInvoked.has(name)
           ? "Failed asynchronous invocations go to an SQS on-failure destination, which records the error with the event (a dead-letter queue would keep the event only)."
-          : name === FunctionName.StartDueDepartures
-            ? "Invoked by EventBridge Scheduler with retries every few minutes; what it did not start stays SCHEDULED in the table and is picked up by the next run."
+          : SCHEDULED_WORK.some((w) => w.target === name)
+            ? "Invoked by EventBridge Scheduler with retries, and again on the next period; what it did not do stays in the table for the next run."
             : "Invoked synchronously (by Step Functions, which retries and catches, or by API Gateway, which answers the caller); a dead-letter queue only applies to asynchronous invocations.",
       });
     }

@@ -120,6 +120,11 @@ const graphError = (res: Response, status: number, code: string, message: string
 
 export class GraphStandIn extends StandIn {
   readonly users = new Map<string, GraphUserRecord>();
+  /** Users in the recycle bin (deleted in the last 30 days), readable through /directory/deletedItems. */
+  readonly deletedUsers = new Map<string, GraphUserRecord>();
+  readonly subscriptions = new Map<string, { id: string; expirationDateTime: string; notificationUrl: string; clientState: string }>();
+  /** How many users one users/delta page holds, to exercise paging. */
+  deltaPageSize = 2;
   private readonly accessTokens = new Set<string>();
 
   constructor(
@@ -144,6 +149,14 @@ export class GraphStandIn extends StandIn {
     return user;
   }
 
+  /** Deletes a user the way Entra does: gone from /users, kept in the recycle bin. */
+  deleteUser(id: string) {
+    const user = this.users.get(id);
+    if (!user) return;
+    this.users.delete(id);
+    this.deletedUsers.set(id, user);
+  }
+
   private find(ref: string): GraphUserRecord | undefined {
     return this.users.get(ref) ?? [...this.users.values()].find((u) => u.userPrincipalName.toLowerCase() === ref.toLowerCase());
   }
@@ -166,6 +179,44 @@ export class GraphStandIn extends StandIn {
       next();
     });
     const notFound = (res: Response, ref: string) => graphError(res, 404, "Request_ResourceNotFound", `Resource '${ref}' does not exist or one of its queried reference-property objects are not present.`);
+    // users/delta: pages through every user (a deleted one as {id, "@removed"}), ending with a deltaLink;
+    // this stand-in's deltaLink always replays the current state, which is enough for the tests.
+    app.get("/v1.0/users/delta", (req, res) => {
+      const all = [
+        ...[...this.users.values()].map((u) => ({ id: u.id, userPrincipalName: u.userPrincipalName, mail: u.userPrincipalName, accountEnabled: u.accountEnabled })),
+        ...[...this.deletedUsers.values()].map((u) => ({ id: u.id, "@removed": { reason: "changed" } })),
+      ];
+      const skip = Number(req.query.$skiptoken ?? 0);
+      const page = all.slice(skip, skip + this.deltaPageSize);
+      const more = skip + this.deltaPageSize < all.length;
+      res.json({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users(id,accountEnabled,mail,userPrincipalName)",
+        value: page,
+        ...(more ? { "@odata.nextLink": `${this.graphUrl}/users/delta?$skiptoken=${skip + this.deltaPageSize}` } : { "@odata.deltaLink": `${this.graphUrl}/users/delta?$deltatoken=latest` }),
+      });
+    });
+    app.get("/v1.0/directory/deletedItems/:id/microsoft.graph.user", (req, res) => {
+      const user = this.deletedUsers.get(String(req.params.id));
+      if (!user) return notFound(res, String(req.params.id));
+      res.json({ id: user.id, userPrincipalName: `${user.id.replace(/-/g, "")}${user.userPrincipalName}`, mail: user.userPrincipalName, accountEnabled: user.accountEnabled });
+    });
+    app.post("/v1.0/subscriptions", (req, res) => {
+      const b = req.body as Record<string, string>;
+      if (b.resource !== "users" || !b.notificationUrl || !b.expirationDateTime) return graphError(res, 400, "InvalidRequest", "resource, notificationUrl and expirationDateTime are required");
+      const sub = { id: randomBytes(16).toString("hex"), expirationDateTime: b.expirationDateTime, notificationUrl: b.notificationUrl, clientState: b.clientState ?? "" };
+      this.subscriptions.set(sub.id, sub);
+      res.status(201).json({ ...sub, resource: "users", changeType: b.changeType });
+    });
+    app.patch("/v1.0/subscriptions/:id", (req, res) => {
+      const sub = this.subscriptions.get(String(req.params.id));
+      if (!sub) return notFound(res, String(req.params.id));
+      sub.expirationDateTime = String((req.body as Record<string, string>).expirationDateTime);
+      res.json({ id: sub.id, expirationDateTime: sub.expirationDateTime, resource: "users" });
+    });
+    app.post("/v1.0/subscriptions/:id/reauthorize", (req, res) => {
+      if (!this.subscriptions.has(String(req.params.id))) return notFound(res, String(req.params.id));
+      res.status(204).send();
+    });
     app.get("/v1.0/users/:ref", (req, res) => {
       const user = this.find(String(req.params.ref));
       if (!user) return notFound(res, String(req.params.ref));

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { loadCatalogFile } from "../functions/lib/catalog";
-import { BUS_RULES, DUE_DEPARTURES_EVERY_MINUTES, FunctionName, OFFBOARD_SUBSTITUTIONS } from "../functions/lib/rules";
+import { BUS_RULES, SCHEDULED_WORK, OFFBOARD_SUBSTITUTIONS } from "../functions/lib/rules";
 import { documentClient, Store } from "../functions/lib/store";
 import { LocalBus } from "./bus";
 import { startDynamo } from "./dynamo";
@@ -94,19 +94,23 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const redriven = await sfn.redrive();
   if (redriven.length) log(`re-driving ${redriven.length} unfinished execution(s): ${redriven.join(", ")}`);
 
-  // The local stand-in for EventBridge Scheduler: the same function, on the same period, and once at
-  // start-up so that departures that fell due while the runtime was stopped start now.
-  const runScheduledWork = async () => {
+  // The local stand-in for EventBridge Scheduler: the same functions, inputs and periods as deployed,
+  // and each once at start-up so that what fell due while the runtime was stopped happens now.
+  const runOne = async (work: (typeof SCHEDULED_WORK)[number]) => {
     try {
-      const { started } = (await lambdas.invoke(FunctionName.StartDueDepartures, {})) as { started: number };
-      if (started) log(`started ${started} scheduled departure(s) that fell due`);
+      const result = await lambdas.invoke(work.target, work.input);
+      const summary = JSON.stringify(result);
+      if (summary && !/"started":0|"departures":0|"skipped"|"action":"current"/.test(summary)) log(`${work.name}: ${summary}`);
     } catch (e) {
-      log(`scheduled work failed, will run again: ${(e as Error).message}`);
+      log(`${work.name} failed, will run again: ${(e as Error).message.split("\n")[0]}`);
     }
   };
+  const runScheduledWork = async () => {
+    for (const work of SCHEDULED_WORK) await runOne(work);
+  };
   await runScheduledWork();
-  const timer = setInterval(runScheduledWork, options.schedulerIntervalMs ?? DUE_DEPARTURES_EVERY_MINUTES * 60_000);
-  timer.unref();
+  const timers = SCHEDULED_WORK.map((work) => setInterval(() => void runOne(work), options.schedulerIntervalMs ?? work.everyMinutes * 60_000));
+  for (const t of timers) t.unref();
 
   return {
     url,
@@ -125,7 +129,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     },
     runScheduledWork,
     stop: async () => {
-      clearInterval(timer);
+      for (const t of timers) clearInterval(t);
       await new Promise<void>((ok) => {
         server.close(() => ok());
         server.closeAllConnections();

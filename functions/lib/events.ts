@@ -16,6 +16,30 @@ export const DetailType = {
 } as const;
 export type DetailType = (typeof DetailType)[keyof typeof DetailType];
 
+/**
+ * Internal events between the pipeline's own functions (not part of the canonical interface): a Graph
+ * notification names only a user id, so the user is looked up before it can become a departure.
+ */
+export const InternalDetailType = {
+  EntraUserChanged: "Entra.UserChanged",
+  EntraSweepRequested: "Entra.SweepRequested",
+  GraphSubscriptionLifecycle: "Graph.SubscriptionLifecycle",
+  GraphSubscriptionRequested: "Graph.SubscriptionRequested",
+} as const;
+
+export const EntraUserChanged = z.object({
+  entraId: z.string().min(1).max(256),
+  changeType: z.string().max(64),
+  subscriptionId: z.string().max(256).optional(),
+  receivedAt: z.string(),
+});
+
+export const GraphLifecycle = z.object({
+  lifecycleEvent: z.string().max(64),
+  subscriptionId: z.string().max(256).optional(),
+  receivedAt: z.string(),
+});
+
 /** EventBridge `source` of everything this product puts on its bus. */
 export const BUS_SOURCE = "revoke.pipeline";
 

@@ -83,4 +83,63 @@ export class GraphClient implements IdpClient {
     if (enabled !== false) throw new Unverified(`Entra ID user reads back accountEnabled=${String(enabled)}`);
     return { verifiedAt, readBack: "accountEnabled=false" };
   }
+
+  /** What Entra says of a user now: enabled, disabled, or deleted (then from the recycle bin, when there). */
+  async lookupUser(id: string): Promise<EntraUserState> {
+    const select = "$select=id,accountEnabled,mail,userPrincipalName";
+    const res = await this.call("GET", `/users/${encodeURIComponent(id)}?${select}`);
+    if (res.status !== 404) return toUserState(res.body, "live");
+    const deleted = await this.call("GET", `/directory/deletedItems/${encodeURIComponent(id)}/microsoft.graph.user?${select}`);
+    return deleted.status === 404 ? { id, state: "deleted" } : { ...toUserState(deleted.body, "deleted"), state: "deleted" };
+  }
+
+  /** One page of `users/delta`; pass the nextLink or deltaLink from the previous page to continue. */
+  async usersDelta(link?: string): Promise<{ users: Array<EntraUserState & { removed: boolean }>; nextLink?: string; deltaLink?: string }> {
+    const path = link ? link.replace(this.settings.graphUrl, "") : "/users/delta?$select=id,accountEnabled,mail,userPrincipalName";
+    const res = await this.call("GET", path);
+    const body = (res.body ?? {}) as { value?: unknown[]; "@odata.nextLink"?: string; "@odata.deltaLink"?: string };
+    const users = (body.value ?? []).map((u) => {
+      const removed = Boolean((u as Record<string, unknown>)["@removed"]);
+      return { ...toUserState(u, removed ? "deleted" : "live"), removed };
+    });
+    return { users, nextLink: body["@odata.nextLink"], deltaLink: body["@odata.deltaLink"] };
+  }
+
+  async createSubscription(input: { notificationUrl: string; lifecycleNotificationUrl?: string; clientState: string; expirationDateTime: string }): Promise<{ id: string; expirationDateTime: string }> {
+    const res = await this.call("POST", "/subscriptions", { changeType: "updated,deleted", resource: "users", ...input });
+    return subscriptionOf(res.body);
+  }
+
+  async renewSubscription(id: string, expirationDateTime: string): Promise<{ id: string; expirationDateTime: string } | undefined> {
+    const res = await this.call("PATCH", `/subscriptions/${encodeURIComponent(id)}`, { expirationDateTime });
+    return res.status === 404 ? undefined : subscriptionOf(res.body);
+  }
+
+  /** Answers a reauthorizationRequired lifecycle notification; false when the subscription is gone. */
+  async reauthorizeSubscription(id: string): Promise<boolean> {
+    const res = await this.call("POST", `/subscriptions/${encodeURIComponent(id)}/reauthorize`);
+    return res.status !== 404;
+  }
+}
+
+export interface EntraUserState {
+  id: string;
+  state: "enabled" | "disabled" | "deleted";
+  email?: string;
+}
+
+function toUserState(body: unknown, where: "live" | "deleted"): EntraUserState {
+  const b = (body ?? {}) as Record<string, unknown>;
+  if (typeof b.id !== "string") throw new Permanent("Graph answered a user without an id");
+  // A deleted user's UPN is prefixed with its id; mail survives deletion.
+  const upn = typeof b.userPrincipalName === "string" ? b.userPrincipalName.replace(/^[0-9a-f]{32}/i, "") : undefined;
+  const email = [b.mail, upn].find((v): v is string => typeof v === "string" && /^[^@\s]+@[^@\s]+$/.test(v));
+  const state = where === "deleted" ? "deleted" : b.accountEnabled === false ? "disabled" : "enabled";
+  return { id: b.id, state, ...(email ? { email: email.toLowerCase() } : {}) };
+}
+
+function subscriptionOf(body: unknown): { id: string; expirationDateTime: string } {
+  const b = (body ?? {}) as Record<string, unknown>;
+  if (typeof b.id !== "string" || typeof b.expirationDateTime !== "string") throw new Permanent("Graph answered a subscription without id or expirationDateTime");
+  return { id: b.id, expirationDateTime: b.expirationDateTime };
 }

@@ -1,4 +1,4 @@
-import { BUS_SOURCE, DetailType } from "./events";
+import { BUS_SOURCE, DetailType, InternalDetailType } from "./events";
 
 /**
  * The event rules of the bus: the CDK app deploys exactly these, and the local runtime's bus evaluates
@@ -8,6 +8,9 @@ export const FunctionName = {
   Ingest: "ingest",
   OktaHook: "okta-hook",
   HrHook: "hr-hook",
+  GraphHook: "graph-hook",
+  EntraUserCheck: "entra-user-check",
+  GraphSubscription: "graph-subscription",
   RecordArrival: "record-arrival",
   StartOffboarding: "start-offboarding",
   StartDueDepartures: "start-due-departures",
@@ -41,6 +44,18 @@ export const BUS_RULES: BusRule[] = [
     pattern: { source: [BUS_SOURCE], "detail-type": [DetailType.Departed, DetailType.Suspended, DetailType.DepartureCancelled] },
     target: FunctionName.StartOffboarding,
   },
+  {
+    name: "check-entra-users",
+    description: "A Graph notification names a user; look them up: disabled or deleted is a departure",
+    pattern: { source: [BUS_SOURCE], "detail-type": [InternalDetailType.EntraUserChanged, InternalDetailType.EntraSweepRequested] },
+    target: FunctionName.EntraUserCheck,
+  },
+  {
+    name: "manage-graph-subscription",
+    description: "Graph lifecycle notifications and subscription requests keep the users subscription alive",
+    pattern: { source: [BUS_SOURCE], "detail-type": [InternalDetailType.GraphSubscriptionLifecycle, InternalDetailType.GraphSubscriptionRequested] },
+    target: FunctionName.GraphSubscription,
+  },
 ];
 
 /** Rule for Okta Log Streaming on the Okta partner event bus (deployed when an Okta source is configured). */
@@ -65,6 +80,9 @@ export const FUNCTION_ENTRIES: Record<FunctionName, string> = {
   [FunctionName.Ingest]: "functions/ingest/handler.ts",
   [FunctionName.OktaHook]: "functions/okta-hook/handler.ts",
   [FunctionName.HrHook]: "functions/hr-hook/handler.ts",
+  [FunctionName.GraphHook]: "functions/graph-hook/handler.ts",
+  [FunctionName.EntraUserCheck]: "functions/entra-user-check/handler.ts",
+  [FunctionName.GraphSubscription]: "functions/graph-subscription/handler.ts",
   [FunctionName.RecordArrival]: "functions/record-arrival/handler.ts",
   [FunctionName.StartOffboarding]: "functions/start-offboarding/handler.ts",
   [FunctionName.StartDueDepartures]: "functions/start-due-departures/handler.ts",
@@ -77,8 +95,6 @@ export const FUNCTION_ENTRIES: Record<FunctionName, string> = {
   [FunctionName.CloseRun]: "functions/close-run/handler.ts",
 };
 
-/** How often the scheduled work runs: the local runtime's timer and EventBridge Scheduler use the same period. */
-export const DUE_DEPARTURES_EVERY_MINUTES = 5;
 
 /** The HTTP API: the same routes on API Gateway and on the local runtime. */
 export const HTTP_ROUTES: Array<{ method: "GET" | "POST"; path: string; target: FunctionName; auth: "iam" | "own" }> = [
@@ -87,4 +103,15 @@ export const HTTP_ROUTES: Array<{ method: "GET" | "POST"; path: string; target: 
   { method: "POST", path: "/hooks/okta", target: FunctionName.OktaHook, auth: "own" },
   { method: "POST", path: "/hooks/hr", target: FunctionName.HrHook, auth: "own" },
   { method: "POST", path: "/hooks/bamboohr", target: FunctionName.HrHook, auth: "own" },
+  { method: "GET", path: "/hooks/graph", target: FunctionName.GraphHook, auth: "own" },
+  { method: "POST", path: "/hooks/graph", target: FunctionName.GraphHook, auth: "own" },
+  { method: "GET", path: "/hooks/graph/lifecycle", target: FunctionName.GraphHook, auth: "own" },
+  { method: "POST", path: "/hooks/graph/lifecycle", target: FunctionName.GraphHook, auth: "own" },
+];
+
+/** Scheduled work: EventBridge Scheduler on AWS and the local runtime's timers run exactly these. */
+export const SCHEDULED_WORK: Array<{ name: string; description: string; target: FunctionName; everyMinutes: number; input: Record<string, unknown> }> = [
+  { name: "start-due-departures", description: "Puts departures whose effective day has come back on the bus", target: FunctionName.StartDueDepartures, everyMinutes: 5, input: {} },
+  { name: "entra-delta-sweep", description: "users/delta: disabled or deleted users that no notification announced", target: FunctionName.EntraUserCheck, everyMinutes: 60, input: { action: "sweep" } },
+  { name: "renew-graph-subscription", description: "Keeps the Graph users subscription from expiring", target: FunctionName.GraphSubscription, everyMinutes: 12 * 60, input: { action: "renew" } },
 ];

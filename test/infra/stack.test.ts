@@ -91,7 +91,7 @@ describe("the CDK app", () => {
   });
 
   it("bus-invoked functions send failed events, with the error, to an on-failure queue; every queue is encrypted and alarmed", () => {
-    template.resourcePropertiesCountIs("AWS::Lambda::EventInvokeConfig", { DestinationConfig: { OnFailure: { Destination: Match.anyValue() } } }, 2);
+    template.resourcePropertiesCountIs("AWS::Lambda::EventInvokeConfig", { DestinationConfig: { OnFailure: { Destination: Match.anyValue() } } }, new Set(BUS_RULES.map((r) => r.target)).size);
     const queues = template.findResources("AWS::SQS::Queue");
     for (const q of Object.values(queues)) expect((q.Properties as { KmsMasterKeyId?: unknown }).KmsMasterKeyId).toBeDefined();
     const alarms = template.findResources("AWS::CloudWatch::Alarm");
@@ -100,7 +100,7 @@ describe("the CDK app", () => {
 
   it("POST /events is IAM-authorized, the vendor hooks authenticate themselves, and the stage is throttled and logged", () => {
     template.hasResourceProperties("AWS::ApiGatewayV2::Route", { RouteKey: "POST /events", AuthorizationType: "AWS_IAM" });
-    for (const key of ["GET /hooks/okta", "POST /hooks/okta", "POST /hooks/hr", "POST /hooks/bamboohr"]) {
+    for (const key of ["GET /hooks/okta", "POST /hooks/okta", "POST /hooks/hr", "POST /hooks/bamboohr", "GET /hooks/graph", "POST /hooks/graph", "POST /hooks/graph/lifecycle"]) {
       template.hasResourceProperties("AWS::ApiGatewayV2::Route", { RouteKey: key, AuthorizationType: "NONE" });
     }
     template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
@@ -112,8 +112,9 @@ describe("the CDK app", () => {
   it("every function that puts events on the bus may, and the webhooks may not touch the table", () => {
     const policies = Object.values(template.findResources("AWS::IAM::Policy"));
     const policyOf = (role: string) => JSON.stringify(policies.find((p) => JSON.stringify(p.Properties.Roles).includes(`${role}ServiceRole`))?.Properties.PolicyDocument ?? {});
-    for (const role of ["ingest", "oktahook", "hrhook", "recordarrival", "closerun", "startduedepartures"]) expect(policyOf(role), role).toContain("events:PutEvents");
-    for (const role of ["ingest", "oktahook", "hrhook"]) expect(policyOf(role), role).not.toContain("dynamodb:");
+    for (const role of ["ingest", "oktahook", "hrhook", "graphhook", "recordarrival", "closerun", "startduedepartures", "entrausercheck", "graphsubscription"]) expect(policyOf(role), role).toContain("events:PutEvents");
+    for (const role of ["ingest", "oktahook", "hrhook", "graphhook"]) expect(policyOf(role), role).not.toContain("dynamodb:");
+    template.resourceCountIs("AWS::Scheduler::Schedule", 3);
   });
 
   it("only the functions that write have write access to the table", () => {
