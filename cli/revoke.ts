@@ -7,8 +7,9 @@ import { Command, Option } from "commander";
 import { loadCatalogFile } from "../functions/lib/catalog";
 import { ValidationError } from "../functions/lib/errors";
 import { describeIssue } from "../functions/lib/issues";
-import { BUS_SOURCE, DetailType, IdentityDetail } from "../functions/lib/events";
+import { BUS_SOURCE, DetailType, IdentityDetail, InternalDetailType } from "../functions/lib/events";
 import type { OffboardInput, Plan } from "../functions/lib/runs";
+import { notificationItems, readGraphNotifications } from "../functions/graph-hook/graph-hook";
 import { normalizePayload, type PayloadSource, SOURCES } from "../functions/normalize";
 import { formatStatus, statusOf } from "./status";
 import { CliError, resolveTarget } from "./target";
@@ -109,10 +110,10 @@ program
 program
   .command("normalize")
   .description("print the canonical events a vendor payload yields, one JSON per line")
-  .addOption(new Option("--source <kind>", "payload kind (detected from its shape when omitted)").choices([...SOURCES]))
+  .addOption(new Option("--source <kind>", "payload kind (detected from its shape when omitted)").choices([...SOURCES, "graph"]))
   .requiredOption("--file <path>", "payload file (JSON, or JSON Lines with one payload per line); - for stdin")
   .option("--catalog <file>", "app catalog that maps Okta app instances to apps", "config/apps.example.json")
-  .action((opts: { source?: PayloadSource; file: string; catalog: string }) => {
+  .action((opts: { source?: PayloadSource | "graph"; file: string; catalog: string }) => {
     let text: string;
     try {
       text = readFileSync(opts.file === "-" ? 0 : opts.file, "utf8");
@@ -136,6 +137,15 @@ program
     const notes: string[] = [];
     payloads.forEach((payload, i) => {
       try {
+        if (opts.source === "graph") {
+          // A Graph notification names a user only; the departure comes after the user is looked up.
+          const items = notificationItems(payload);
+          if (!items) throw new ValidationError("a Graph notification body has a value array (or is Event Grid CloudEvents)");
+          const { entries, notAboutUsers } = readGraphNotifications(items, undefined, new Date().toISOString());
+          for (const e of entries) lines.push(JSON.stringify({ source: BUS_SOURCE, "detail-type": e.detailType, detail: e.detail }));
+          if (notAboutUsers) notes.push(`ignored: ${notAboutUsers} notification(s) not about a user`);
+          return;
+        }
         const result = normalizePayload(payload, { catalog }, opts.source);
         for (const e of result.events) lines.push(JSON.stringify({ source: BUS_SOURCE, "detail-type": e.detailType, detail: e.detail }));
         for (const ig of result.ignored) notes.push(oneLine(`ignored${ig.eventType ? ` ${ig.eventType}` : ""}: ${ig.reason}`));
@@ -147,6 +157,35 @@ program
     // Nothing is printed until the whole input normalized: on error, stderr carries the one error line.
     for (const line of lines) out(line);
     for (const note of notes) process.stderr.write(`${note}\n`);
+  });
+
+const graph = program.command("graph").description("the Microsoft Graph users subscription that tells the pipeline about disabled and deleted users");
+graph
+  .command("subscribe")
+  .description("create the subscription (or renew it) now; it is renewed on a schedule afterwards")
+  .action(async () => {
+    const target = await resolveTarget(globals());
+    const put = await target.eventBridge.send(
+      new PutEventsCommand({ Entries: [{ EventBusName: target.busName, Source: BUS_SOURCE, DetailType: InternalDetailType.GraphSubscriptionRequested, Detail: JSON.stringify({ requestedBy: actorName() }) }] }),
+    );
+    if (put.FailedEntryCount) throw new CliError("the bus refused the request");
+    for (let i = 0; i < 40; i++) {
+      const sub = await target.store.getItem("GRAPH", "SUBSCRIPTION");
+      if (sub?.id) return void out(`Graph subscription ${String(sub.id)}, expires ${String(sub.expirationDateTime)}`);
+      await sleep(250);
+    }
+    throw new CliError("no subscription yet: check that idp.entra and ingress.graph (with notificationUrl) are configured, and the runtime's log");
+  });
+graph
+  .command("status")
+  .description("the current subscription and the users/delta sweep position")
+  .option("--json", "print JSON")
+  .action(async (opts: { json?: boolean }) => {
+    const target = await resolveTarget(globals());
+    const sub = await target.store.getItem("GRAPH", "SUBSCRIPTION");
+    const delta = await target.store.getItem("ENTRA", "DELTA");
+    const report = { subscription: sub ? { id: sub.id, expirationDateTime: sub.expirationDateTime } : null, lastSweepAt: delta?.savedAt ?? null };
+    out(opts.json ? JSON.stringify(report) : sub ? `Graph subscription ${String(sub.id)}, expires ${String(sub.expirationDateTime)}; last users/delta sweep ${String(delta?.savedAt ?? "never")}` : "no Graph subscription (revoke graph subscribe)");
   });
 
 async function waitForOutput<T>(target: Awaited<ReturnType<typeof resolveTarget>>, executionArn: string, timeoutMs = 120_000): Promise<T> {

@@ -220,7 +220,10 @@ export class GraphStandIn extends StandIn {
     app.get("/v1.0/users/:ref", (req, res) => {
       const user = this.find(String(req.params.ref));
       if (!user) return notFound(res, String(req.params.ref));
-      res.json({ "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users(id,accountEnabled)/$entity", id: user.id, accountEnabled: user.accountEnabled });
+      // $select decides the properties returned, as on Graph.
+      const all: Record<string, unknown> = { id: user.id, accountEnabled: user.accountEnabled, userPrincipalName: user.userPrincipalName, mail: user.userPrincipalName };
+      const select = String(req.query.$select ?? "id,accountEnabled").split(",");
+      res.json({ "@odata.context": `https://graph.microsoft.com/v1.0/$metadata#users(${select.join(",")})/$entity`, ...Object.fromEntries(select.filter((k) => k in all).map((k) => [k, all[k]])) });
     });
     app.patch("/v1.0/users/:ref", (req, res) => {
       const user = this.find(String(req.params.ref));

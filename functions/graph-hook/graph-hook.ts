@@ -12,12 +12,59 @@ export interface GraphHookDeps {
   now?: () => Date;
 }
 
-/** Notifications name the user as `Users/<id>` (or `resourceData.id`); nothing else is trusted. */
+/**
+ * The user a notification is about, or undefined when it is not about a user. Only a resource that is
+ * exactly `Users/<id>` (any casing) and resource data typed as a user count: a notification about a
+ * user's messages also carries a `resourceData.id`, and that id is a message's, never a person's.
+ */
 function userIdOf(n: Record<string, unknown>): string | undefined {
   const data = isRecord(n.resourceData) ? n.resourceData : {};
-  if (typeof data.id === "string" && data.id) return data.id;
-  const match = typeof n.resource === "string" ? n.resource.match(/^users\/([^/?]+)$/i) : null;
-  return match?.[1];
+  const type = data["@odata.type"];
+  if (typeof type === "string" && !/^#?microsoft\.graph\.user$/i.test(type)) return undefined;
+  const resource = typeof n.resource === "string" ? n.resource.match(/^users\/([^/?@]+)$/i) : null;
+  if (typeof n.resource === "string" && !resource) return undefined;
+  const id = typeof data.id === "string" && data.id ? data.id : resource?.[1];
+  if (resource && id !== resource[1]) return undefined;
+  return id;
+}
+
+/** Graph delivers `{value: [...]}` to a webhook; through Event Grid each notification is a CloudEvent's `data`. */
+export function notificationItems(body: unknown): unknown[] | undefined {
+  const unwrap = (e: unknown) => (isRecord(e) && "specversion" in e && "data" in e ? e.data : e);
+  if (Array.isArray(body)) return body.map(unwrap);
+  if (isRecord(body) && Array.isArray(body.value)) return body.value;
+  if (isRecord(body) && "specversion" in body && "data" in body) return [body.data];
+  return undefined;
+}
+
+/**
+ * The events a Graph notification delivery yields: a user change per valid notification, a lifecycle
+ * event per lifecycle notification. With `expectedClientState` undefined nothing is checked (used by
+ * `revoke normalize` to show what a payload would yield).
+ */
+export function readGraphNotifications(items: unknown[], expectedClientState: string | undefined, receivedAt: string) {
+  const entries: Array<{ detailType: string; detail: Record<string, unknown> }> = [];
+  let rejected = 0;
+  let notAboutUsers = 0;
+  for (const item of items) {
+    const authentic = isRecord(item) && (expectedClientState === undefined || (typeof item.clientState === "string" && constantTimeEqual(item.clientState, expectedClientState)));
+    if (!authentic) {
+      rejected++;
+      continue;
+    }
+    const subscriptionId = typeof item.subscriptionId === "string" ? item.subscriptionId.slice(0, 256) : undefined;
+    if (typeof item.lifecycleEvent === "string") {
+      entries.push({ detailType: InternalDetailType.GraphSubscriptionLifecycle, detail: { lifecycleEvent: item.lifecycleEvent.slice(0, 64), subscriptionId, receivedAt } });
+      continue;
+    }
+    const entraId = userIdOf(item);
+    if (!entraId || entraId.length > 256) {
+      notAboutUsers++;
+      continue;
+    }
+    entries.push({ detailType: InternalDetailType.EntraUserChanged, detail: { entraId, changeType: String(item.changeType ?? "updated").slice(0, 64), subscriptionId, receivedAt } });
+  }
+  return { entries, rejected, notAboutUsers };
 }
 
 /**
@@ -39,34 +86,15 @@ export async function graphHook(event: APIGatewayProxyEventV2, deps: GraphHookDe
   if ("response" in raw) return raw.response;
   const parsed = parseJson(raw.bytes);
   if ("response" in parsed) return parsed.response;
-  const items = isRecord(parsed.body) && Array.isArray(parsed.body.value) ? parsed.body.value : undefined;
-  if (!items) return json(400, { error: "a Graph notification body has a value array" });
+  const items = notificationItems(parsed.body);
+  if (!items) return json(400, { error: "a Graph notification body has a value array (or is Event Grid CloudEvents)" });
 
-  const receivedAt = (deps.now?.() ?? new Date()).toISOString();
-  const entries: Array<{ detailType: string; detail: unknown }> = [];
-  let rejected = 0;
-  for (const item of items) {
-    if (!isRecord(item) || typeof item.clientState !== "string" || !constantTimeEqual(item.clientState, expected)) {
-      rejected++;
-      continue;
-    }
-    const subscriptionId = typeof item.subscriptionId === "string" ? item.subscriptionId.slice(0, 256) : undefined;
-    if (typeof item.lifecycleEvent === "string") {
-      entries.push({ detailType: InternalDetailType.GraphSubscriptionLifecycle, detail: { lifecycleEvent: item.lifecycleEvent.slice(0, 64), subscriptionId, receivedAt } });
-      continue;
-    }
-    const entraId = userIdOf(item);
-    if (!entraId || entraId.length > 256) {
-      rejected++;
-      continue;
-    }
-    entries.push({ detailType: InternalDetailType.EntraUserChanged, detail: { entraId, changeType: String(item.changeType ?? "updated").slice(0, 64), subscriptionId, receivedAt } });
-  }
+  const { entries, rejected, notAboutUsers } = readGraphNotifications(items, expected, (deps.now?.() ?? new Date()).toISOString());
   if (entries.length === 0 && rejected > 0) {
     logger.warn("graph hook: no notification carried the clientState", { rejected });
     return json(401, { error: "clientState does not match" });
   }
   if (entries.length) await deps.publish(entries);
-  logger.info("graph notifications accepted", { accepted: entries.length, rejected });
-  return json(202, { accepted: entries.length, rejected });
+  logger.info("graph notifications accepted", { accepted: entries.length, rejected, notAboutUsers });
+  return json(202, { accepted: entries.length, rejected, ignored: notAboutUsers });
 }

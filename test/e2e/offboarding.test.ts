@@ -59,6 +59,7 @@ beforeAll(async () => {
   process.env.E2E_OKTA_TOKEN = "e2e-okta-token";
   process.env.E2E_OKTA_HOOK_SECRET = "Basic ZTJlOmhvb2s=";
   process.env.E2E_HR_HOOK_SECRET = "e2e-hr-secret";
+  process.env.E2E_GRAPH_CLIENT_STATE = "e2e-client-state";
   process.env.E2E_GRAPH_SECRET = "e2e-graph-secret";
   await okta.start();
   await graph.start();
@@ -70,7 +71,11 @@ beforeAll(async () => {
         okta: { orgUrl: okta.baseUrl, auth: { type: "api-token", tokenRef: "E2E_OKTA_TOKEN" } },
         entra: { tenantId: "e2e-tenant", clientId: "e2e-client", graphUrl: graph.graphUrl, tokenUrl: graph.tokenUrl, auth: { type: "client-secret", secretRef: "E2E_GRAPH_SECRET" } },
       },
-      ingress: { okta: { secretRef: "E2E_OKTA_HOOK_SECRET" }, hr: { secretRef: "E2E_HR_HOOK_SECRET" } },
+      ingress: {
+        okta: { secretRef: "E2E_OKTA_HOOK_SECRET" },
+        hr: { secretRef: "E2E_HR_HOOK_SECRET" },
+        graph: { clientStateRef: "E2E_GRAPH_CLIENT_STATE", notificationUrl: "https://revoke.example.com/hooks/graph" },
+      },
       apps: apps.map((a) => ({ id: a.id, name: a.name, mode: "scim", owner: "o@example.com", scim: { baseUrl: servers.get(a.id)!.baseUrl, tokenRef: a.tokenEnv }, okta: { appInstanceIds: [a.oktaInstanceId] } })),
     }),
   );
@@ -355,6 +360,37 @@ describe("a real termination revokes JIT accounts and proves it", () => {
       await runtime.idle();
       expect(await runtime.store.queryPrefix(`SUBJECT#${profile!.subjectId}`, "SCHEDULED#")).toEqual([expect.objectContaining({ state: "CANCELLED" })]);
       expect(await runtime.store.dueDepartures(`${later}T23:59:59.999Z`)).toEqual([]);
+    });
+
+    it("Graph: a user disabled in Entra ID is offboarded from the notification alone, front door and apps", async () => {
+      const email = "bea@example.com";
+      const entraUser = graph.addUser("entra-bea", email);
+      await post(ssoArrival(email, "crm", "aaaaaaaa-0000-4000-8000-000000000040"));
+      await runtime.idle();
+      entraUser.accountEnabled = false; // an admin disables her in Entra ID
+      const notification = { value: [{ subscriptionId: "sub-1", clientState: "e2e-client-state", changeType: "updated", resource: "Users/entra-bea", resourceData: { "@odata.type": "#Microsoft.Graph.User", "@odata.id": "Users/entra-bea", id: "entra-bea" }, tenantId: "e2e-tenant" }] };
+      for (let i = 0; i < 3; i++) expect((await hook("/hooks/graph", { method: "POST", body: JSON.stringify(notification), headers: { "content-type": "application/json" } })).status).toBe(202);
+      await runtime.idle();
+      const { profile, runs } = await statusOf(email);
+      expect(runs).toHaveLength(1);
+      expect(profile).toMatchObject({ status: "OFFBOARDED", entraId: "entra-bea" });
+      expect(runs[0]).toMatchObject({ trigger: { source: "entra", sourceEventId: "entra:entra-bea:disabled" } });
+      expect(servers.get("crm")!.findByUserName(email)?.active).toBe(false);
+    });
+
+    it("Graph: the validation handshake echoes the token as text/plain on both URLs", async () => {
+      for (const path of ["/hooks/graph", "/hooks/graph/lifecycle"]) {
+        const res = await hook(`${path}?validationToken=${encodeURIComponent("token with spaces+plus")}`, { method: "POST" });
+        expect(res.headers.get("content-type")).toContain("text/plain");
+        expect(await res.text()).toBe("token with spaces+plus");
+      }
+    });
+
+    it("revoke graph subscribe creates the users subscription through the bus", async () => {
+      const out = await runTs("cli/revoke.ts", ["--data-dir", dataDir, "graph", "subscribe"]);
+      expect(out.code).toBe(0);
+      expect(out.stdout).toMatch(/Graph subscription \w+, expires/);
+      expect([...graph.subscriptions.values()]).toEqual([expect.objectContaining({ notificationUrl: "https://revoke.example.com/hooks/graph", clientState: "e2e-client-state" })]);
     });
 
     it("an unconfigured hook answers 404 and an unknown path 404; a wrong method 405", async () => {
