@@ -10,7 +10,8 @@ import { RevocationStack } from "./revocation-stack";
 export function buildApp(app = new App()): { app: App; stack: RevocationStack } {
   const catalogFile = String(app.node.tryGetContext("revoke:catalogFile") ?? "config/apps.example.json");
   const alertEmail = app.node.tryGetContext("revoke:alertEmail") as string | undefined;
-  const stack = new RevocationStack(app, "RevocationPipeline", { catalog: loadCatalogFile(catalogFile), catalogFile, alertEmail });
+  const oktaPartnerEventBusName = app.node.tryGetContext("revoke:oktaPartnerEventBusName") as string | undefined;
+  const stack = new RevocationStack(app, "RevocationPipeline", { catalog: loadCatalogFile(catalogFile), catalogFile, alertEmail, oktaPartnerEventBusName });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return { app, stack };
 }

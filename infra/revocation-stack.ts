@@ -3,7 +3,7 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations
 import { HttpApi, HttpMethod, CfnStage } from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpIamAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
-import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { Archive, EventBus, Rule } from "aws-cdk-lib/aws-events";
@@ -23,7 +23,7 @@ import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cd
 import type { Construct } from "constructs";
 import type { Catalog } from "../functions/lib/catalog";
 import { BUS_SOURCE } from "../functions/lib/events";
-import { BUS_RULES, FUNCTION_ENTRIES, FunctionName, HTTP_ROUTES, OFFBOARD_SUBSTITUTIONS, SCHEDULED_WORK } from "../functions/lib/rules";
+import { BUS_RULES, FUNCTION_ENTRIES, FunctionName, HTTP_ROUTES, OFFBOARD_SUBSTITUTIONS, OKTA_PARTNER_RULE_PATTERN, SCHEDULED_WORK } from "../functions/lib/rules";
 import { TABLE_KEYS } from "../functions/lib/store";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -33,6 +33,8 @@ export interface RevocationStackProps extends StackProps {
   /** The catalog file, bundled into the functions that read it (same file the local runtime uses). */
   catalogFile: string;
   alertEmail?: string;
+  /** The Okta partner event bus (aws.partner/okta.com/<org>/<name>) when Okta Log Streaming is set up. */
+  oktaPartnerEventBusName?: string;
 }
 
 /**
@@ -96,7 +98,7 @@ export class RevocationStack extends Stack {
     };
     // Functions the bus invokes asynchronously: an error after Lambda's own retries would otherwise be
     // dropped, because a rule target's DLQ only receives events that could not be delivered at all.
-    const asyncInvoked = new Set<FunctionName>(BUS_RULES.map((rule) => rule.target));
+    const asyncInvoked = new Set<FunctionName>([...BUS_RULES.map((rule) => rule.target), FunctionName.OktaLogStream]);
     const fn = (name: FunctionName, extraEnv: Record<string, string> = {}) => {
       const logGroup = new LogGroup(this, `${name}-logs`, { retention: RetentionDays.SIX_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
       return new NodejsFunction(this, name, {
@@ -183,7 +185,7 @@ export class RevocationStack extends Stack {
       FunctionName.EntraUserCheck,
       FunctionName.GraphSubscription,
     ];
-    for (const name of publishers) this.bus.grantPutEventsTo(functions[name]);
+    for (const name of [...publishers, FunctionName.OktaLogStream]) this.bus.grantPutEventsTo(functions[name]);
 
     // Scheduled work, the same list the local runtime runs on its timers.
     for (const work of SCHEDULED_WORK) {
@@ -212,6 +214,15 @@ export class RevocationStack extends Stack {
     grantSecret("secret-graph-client-state", ingress.graph?.clientStateRef, [FunctionName.GraphHook, FunctionName.GraphSubscription]);
 
     // One rule per entry of BUS_RULES, each target with retries and a dead-letter queue that keeps the reason.
+    // Okta Log Streaming: a rule on the partner bus, with the same pattern the tests run against the real event.
+    if (props.oktaPartnerEventBusName) {
+      new Rule(this, "rule-okta-log-streaming", {
+        eventBus: EventBus.fromEventBusName(this, "OktaPartnerBus", props.oktaPartnerEventBusName),
+        description: "Okta System Log events streamed to EventBridge",
+        eventPattern: OKTA_PARTNER_RULE_PATTERN as never,
+        targets: [new LambdaFunction(functions[FunctionName.OktaLogStream], { deadLetterQueue: deadLetterQueue("okta-log-streaming-undelivered"), retryAttempts: 8, maxEventAge: Duration.hours(6) })],
+      });
+    }
     for (const rule of BUS_RULES) {
       new Rule(this, `rule-${rule.name}`, {
         eventBus: this.bus,
@@ -220,6 +231,15 @@ export class RevocationStack extends Stack {
         targets: [new LambdaFunction(functions[rule.target], { deadLetterQueue: deadLetterQueue(`${rule.name}-undelivered`), retryAttempts: 8, maxEventAge: Duration.hours(6) })],
       });
     }
+
+    new Alarm(this, "NeedsAttentionAlarm", {
+      alarmDescription: "An offboarding ended NEEDS_ATTENTION: an account or an IdP session may still be open",
+      metric: new Metric({ namespace: "RevocationPipeline", metricName: "OffboardingsNeedingAttention", dimensionsMap: { service: "revoke" }, statistic: "Sum", period: Duration.minutes(5) }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(new SnsAction(alerts));
 
     new Alarm(this, "OffboardFailedAlarm", {
       alarmDescription: "An offboarding ended NEEDS_ATTENTION or failed: some access was not revoked and verified",

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DetailType } from "../lib/events";
-import { logger } from "../lib/observability";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { logger, metrics } from "../lib/observability";
 import { AppResult, IdpResult, type Store, Trigger } from "../lib/store";
 import { causeMessage } from "../record-app-outcome/record-app-outcome";
 
@@ -83,6 +84,8 @@ export async function closeRun(rawInput: unknown, deps: CloseDeps): Promise<RunS
       },
     },
   ]);
+  metrics.addMetric(ok ? "OffboardingsCompleted" : "OffboardingsNeedingAttention", MetricUnit.Count, 1);
+  if (survived !== null) metrics.addMetric("AccessSurvivedDepartureMs", MetricUnit.Milliseconds, survived);
   logger.info("offboarding closed", { subjectId, runName: input.runName, status });
   return { subjectId, runName: input.runName, status, summary, apps: results, idp: input.idpResults, accessSurvivedMs: survived };
 }

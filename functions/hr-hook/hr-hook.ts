@@ -1,7 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import qs from "qs";
 import { type IngestDeps, acceptPayload, json, parseJson, rawBody } from "../ingest/ingest";
-import { logger } from "../lib/observability";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { logger, metrics } from "../lib/observability";
 import { constantTimeEqual, hmacHex, timestampProblem } from "../lib/webhook-auth";
 
 export interface SignedHookSettings {
@@ -51,6 +52,7 @@ export async function hrHook(event: APIGatewayProxyEventV2, deps: HrHookDeps): P
   const signature = event.headers?.[scheme.signatureHeader];
   const expected = hmacHex(settings.secret, scheme.signed(raw.bytes, timestamp ?? ""));
   if (stale || !signature || !constantTimeEqual(scheme.presented(signature.trim()).toLowerCase(), expected)) {
+    metrics.addMetric("AuthenticationFailures", MetricUnit.Count, 1);
     logger.warn(`${hook} hook: authentication failed`, { reason: stale ?? (signature ? "signature mismatch" : "signature header missing") });
     return json(401, { error: stale ?? "signature does not verify" });
   }

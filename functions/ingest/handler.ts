@@ -1,11 +1,13 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { publishCanonical } from "../lib/aws";
 import { catalogFromEnv } from "../lib/catalog";
-import { logger } from "../lib/observability";
+import { logger, metrics } from "../lib/observability";
 import { ingest } from "./ingest";
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
   .handler((event: APIGatewayProxyEventV2) => ingest(event, { catalog: catalogFromEnv(), publish: publishCanonical }));

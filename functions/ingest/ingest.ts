@@ -2,7 +2,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "
 import type { Catalog } from "../lib/catalog";
 import { ValidationError } from "../lib/errors";
 import type { CanonicalEvent } from "../lib/events";
-import { logger } from "../lib/observability";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { logger, metrics } from "../lib/observability";
 import { normalizePayload, type PayloadSource } from "../normalize";
 
 /** Okta batches up to ~50 events per delivery (a few KB each); anything far above that is not ours. */
@@ -47,12 +48,16 @@ export async function acceptPayload(body: unknown, deps: IngestDeps, source?: Pa
     normalized = normalizePayload(body, { catalog: deps.catalog }, source);
   } catch (e) {
     if (e instanceof ValidationError) {
+      metrics.addMetric("RejectedPayloads", MetricUnit.Count, 1);
       logger.warn("payload rejected", { reason: e.message });
       return json(400, { error: e.message });
     }
     throw e;
   }
   const eventIds = normalized.events.length ? await deps.publish(normalized.events) : [];
+  metrics.addMetric("AcceptedEvents", MetricUnit.Count, normalized.events.length);
+  // Well-formed events of types the pipeline does not act on: answered 200, counted here.
+  metrics.addMetric("IgnoredEvents", MetricUnit.Count, normalized.ignored.length);
   if (normalized.ignored.length) logger.info("ignored well-formed events", { ignoredCount: normalized.ignored.length, types: [...new Set(normalized.ignored.map((i) => i.eventType ?? "?"))] });
   logger.info("payload accepted", { accepted: normalized.events.map((e) => ({ detailType: e.detailType, sourceEventId: e.detail.sourceEventId })) });
   return json(200, {

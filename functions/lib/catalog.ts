@@ -34,7 +34,13 @@ export const AppEntry = z
     backupOwner: z.string().min(1).optional(),
     privileged: z.boolean().default(false),
     scim: ScimSettings.optional(),
-    okta: z.object({ appInstanceIds: z.array(z.string().min(1)).default([]) }).default({ appInstanceIds: [] }),
+    okta: z
+      .object({
+        appInstanceIds: z.array(z.string().min(1)).default([]),
+        /** Okta groups whose membership grants this app: leaving one is a role change (a mover). */
+        groupIds: z.array(z.string().min(1)).default([]),
+      })
+      .default({ appInstanceIds: [], groupIds: [] }),
   })
   .superRefine((app, ctx) => {
     if (app.mode === "scim" && !app.scim) {
@@ -158,6 +164,10 @@ export function loadCatalogFile(path: string): Catalog {
     throw new ConfigError(`app catalog ${path} is not JSON: ${(e as Error).message}`);
   }
   return parseCatalog(raw, `app catalog ${path}`);
+}
+
+export function appsGrantedByOktaGroup(catalog: Catalog, groupId: string): AppEntry[] {
+  return catalog.apps.filter((app) => app.okta.groupIds.includes(groupId));
 }
 
 export function appForOktaInstance(catalog: Catalog, instanceId: string): AppEntry | undefined {

@@ -7,6 +7,7 @@ import { BUS_SOURCE, DetailType, InternalDetailType } from "./events";
 export const FunctionName = {
   Ingest: "ingest",
   OktaHook: "okta-hook",
+  OktaLogStream: "okta-logstream",
   HrHook: "hr-hook",
   GraphHook: "graph-hook",
   EntraUserCheck: "entra-user-check",
@@ -79,6 +80,7 @@ export const OFFBOARD_SUBSTITUTIONS: Record<string, FunctionName> = {
 export const FUNCTION_ENTRIES: Record<FunctionName, string> = {
   [FunctionName.Ingest]: "functions/ingest/handler.ts",
   [FunctionName.OktaHook]: "functions/okta-hook/handler.ts",
+  [FunctionName.OktaLogStream]: "functions/okta-logstream/handler.ts",
   [FunctionName.HrHook]: "functions/hr-hook/handler.ts",
   [FunctionName.GraphHook]: "functions/graph-hook/handler.ts",
   [FunctionName.EntraUserCheck]: "functions/entra-user-check/handler.ts",

@@ -1,4 +1,4 @@
-import { appForOktaInstance } from "../lib/catalog";
+import { appForOktaInstance, appsGrantedByOktaGroup } from "../lib/catalog";
 import { ValidationError } from "../lib/errors";
 import { DetailType } from "../lib/events";
 import { toIsoTimestamp } from "../lib/time";
@@ -52,6 +52,7 @@ export function normalizeOktaLogStream(body: unknown, ctx: NormalizeContext): No
 const ARRIVAL_TYPES = new Set(["user.authentication.sso", "application.user_membership.add"]);
 const DEPARTURE_TYPES = new Set(["user.lifecycle.deactivate", "user.lifecycle.delete.initiated"]);
 const SUSPENSION_TYPES = new Set(["user.lifecycle.suspend"]);
+const GROUP_TYPES = new Set(["group.user_membership.add", "group.user_membership.remove"]);
 
 export function normalizeOktaEvent(event: unknown, ctx: NormalizeContext, where = "event"): Normalized {
   if (!isRecord(event)) throw new ValidationError(`${where}: an Okta System Log event must be an object`);
@@ -60,7 +61,7 @@ export function normalizeOktaEvent(event: unknown, ctx: NormalizeContext, where 
   const uuid = idString(event.uuid);
   if (!uuid) throw new ValidationError(`${where}: uuid is missing`);
   const sourceEventId = `okta:${uuid}`;
-  const acted = ARRIVAL_TYPES.has(eventType) || DEPARTURE_TYPES.has(eventType) || SUSPENSION_TYPES.has(eventType);
+  const acted = ARRIVAL_TYPES.has(eventType) || DEPARTURE_TYPES.has(eventType) || SUSPENSION_TYPES.has(eventType) || GROUP_TYPES.has(eventType);
   if (!acted) return { events: [], ignored: [{ sourceEventId, eventType, reason: `event type ${eventType} is not acted on` }] };
 
   const outcome = isRecord(event.outcome) ? event.outcome.result : undefined;
@@ -106,6 +107,32 @@ export function normalizeOktaEvent(event: unknown, ctx: NormalizeContext, where 
 
   const user = targets.find((t) => t.type === "User");
   if (!user) throw new ValidationError(`${where}: ${eventType} has no User target`);
+
+  if (GROUP_TYPES.has(eventType)) {
+    const group = targets.find((t) => t.type === "UserGroup");
+    if (!group?.id) throw new ValidationError(`${where}: ${eventType} has no UserGroup target`);
+    const granted = appsGrantedByOktaGroup(ctx.catalog, group.id);
+    if (granted.length === 0) return { events: [], ignored: [{ sourceEventId, eventType, reason: `group ${group.id} grants no app in the catalog` }] };
+    const verb = eventType.endsWith(".add") ? "added to" : "removed from";
+    return {
+      events: granted.map((app) =>
+        canonical(
+          DetailType.RoleChanged,
+          {
+            subject: oktaSubject(user.id, user.alternateId),
+            app: { id: app.id, name: app.name },
+            occurredAt,
+            source: "okta",
+            sourceEventId: `${sourceEventId}:${app.id}`,
+            reason: `${verb} Okta group ${group.displayName ?? group.id}`,
+            actor: actorName,
+          },
+          where,
+        ),
+      ),
+      ignored: [],
+    };
+  }
   const detailType = DEPARTURE_TYPES.has(eventType) ? DetailType.Departed : DetailType.Suspended;
   return {
     events: [

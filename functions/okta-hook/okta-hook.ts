@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { type IngestDeps, acceptPayload, json, parseJson, rawBody } from "../ingest/ingest";
-import { logger } from "../lib/observability";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { logger, metrics } from "../lib/observability";
 import { constantTimeEqual } from "../lib/webhook-auth";
 
 export interface OktaHookDeps extends IngestDeps {
@@ -18,6 +19,7 @@ export async function oktaHook(event: APIGatewayProxyEventV2, deps: OktaHookDeps
   if (!secret) return json(404, { error: "the Okta event hook is not configured" });
   const presented = event.headers?.authorization ?? "";
   if (!presented || !constantTimeEqual(presented, secret)) {
+    metrics.addMetric("AuthenticationFailures", MetricUnit.Count, 1);
     logger.warn("okta hook: authentication failed", { hasAuthorization: Boolean(presented) });
     return json(401, { error: "authentication failed" });
   }

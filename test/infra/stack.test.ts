@@ -91,11 +91,13 @@ describe("the CDK app", () => {
   });
 
   it("bus-invoked functions send failed events, with the error, to an on-failure queue; every queue is encrypted and alarmed", () => {
-    template.resourcePropertiesCountIs("AWS::Lambda::EventInvokeConfig", { DestinationConfig: { OnFailure: { Destination: Match.anyValue() } } }, new Set(BUS_RULES.map((r) => r.target)).size);
+    template.resourcePropertiesCountIs("AWS::Lambda::EventInvokeConfig", { DestinationConfig: { OnFailure: { Destination: Match.anyValue() } } }, new Set([...BUS_RULES.map((r) => r.target), "okta-logstream"]).size);
     const queues = template.findResources("AWS::SQS::Queue");
     for (const q of Object.values(queues)) expect((q.Properties as { KmsMasterKeyId?: unknown }).KmsMasterKeyId).toBeDefined();
     const alarms = template.findResources("AWS::CloudWatch::Alarm");
-    expect(Object.keys(alarms).length).toBe(Object.keys(queues).length + 1);
+    // One per queue, one on failed executions, one on NEEDS_ATTENTION outcomes.
+    expect(Object.keys(alarms).length).toBe(Object.keys(queues).length + 2);
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "OffboardingsNeedingAttention", Namespace: "RevocationPipeline" });
   });
 
   it("POST /events is IAM-authorized, the vendor hooks authenticate themselves, and the stage is throttled and logged", () => {
@@ -123,6 +125,18 @@ describe("the CDK app", () => {
     const planPolicy = Object.values(template.findResources("AWS::IAM::Policy")).find((p) => JSON.stringify(p.Properties.Roles).includes("planoffboardingServiceRole"))!;
     expect(JSON.stringify(planPolicy.Properties.PolicyDocument)).not.toContain("dynamodb:PutItem");
     expect(JSON.stringify(planPolicy.Properties.PolicyDocument)).toContain("dynamodb:Query");
+  });
+});
+
+describe("Okta Log Streaming", () => {
+  it("with a partner bus configured, a rule on it with the tested pattern feeds the log-stream function", () => {
+    const { app, stack } = buildApp(new App({ outdir: join(ROOT, "cdk.out/test-okta"), context: { "revoke:oktaPartnerEventBusName": "aws.partner/okta.com/exampleorg/examplesecuritylake" } }));
+    app.synth();
+    Template.fromStack(stack).hasResourceProperties("AWS::Events::Rule", {
+      EventBusName: "aws.partner/okta.com/exampleorg/examplesecuritylake",
+      EventPattern: { source: [{ prefix: "aws.partner/okta.com/" }], "detail-type": ["SystemLog"] },
+      Targets: [Match.objectLike({ Arn: { "Fn::GetAtt": [Match.stringLikeRegexp("oktalogstream"), "Arn"] } })],
+    });
   });
 });
 

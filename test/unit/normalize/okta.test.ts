@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../../functions/lib/errors";
+import { parseCatalog } from "../../../functions/lib/catalog";
 import { normalizePayload } from "../../../functions/normalize";
 import { fixtureJson, oktaEvent, oktaSystemLogEvents, testCatalog } from "../../helpers/fixtures";
 
@@ -42,11 +43,21 @@ describe("Okta System Log events (real fixtures)", () => {
   });
 
   it("events it does not act on are ignored with a reason, including one whose target is JSON null", () => {
-    for (const type of ["user.lifecycle.create", "group.user_membership.add", "user.session.start", "user.session.end"]) {
+    for (const type of ["user.lifecycle.create", "user.session.start", "user.session.end"]) {
       const result = normalizePayload(oktaEvent(type), ctx);
       expect(result.events, type).toEqual([]);
       expect(result.ignored[0]!.reason).toContain(type);
     }
+  });
+
+  it("a change of membership in a group that grants an app is a role change for that app; other groups are ignored", () => {
+    const event = oktaEvent("group.user_membership.add");
+    expect(normalizePayload(event, ctx)).toMatchObject({ events: [], ignored: [{ reason: "group 00g8mo0l5wuTxmoIC0h7 grants no app in the catalog" }] });
+    const catalog = parseCatalog({ apps: [{ id: "crm", name: "CRM", mode: "manual", owner: "o", okta: { groupIds: ["00g8mo0l5wuTxmoIC0h7"] } }] });
+    event.eventType = "group.user_membership.remove";
+    expect(normalizePayload(event, { catalog }).events).toEqual([
+      expect.objectContaining({ detailType: "Identity.RoleChanged", detail: expect.objectContaining({ subject: { email: "carol@example.com", oktaId: "00u00000000000000101" }, app: { id: "crm", name: "CRM" }, reason: expect.stringContaining("removed from Okta group") }) }),
+    ]);
   });
 
   it("every fixture event normalizes without throwing", () => {
