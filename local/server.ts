@@ -112,12 +112,21 @@ async function awsApi(target: string, body: Record<string, unknown>, routes: Rou
           },
         };
       }
+      case "AWSStepFunctions.SendTaskSuccess":
+        routes.sfn.tokens.success(String(body.taskToken ?? ""), typeof body.output === "string" ? body.output : "{}");
+        return { status: 200, body: {} };
+      case "AWSStepFunctions.SendTaskFailure":
+        routes.sfn.tokens.failure(String(body.taskToken ?? ""), typeof body.error === "string" ? body.error : undefined, typeof body.cause === "string" ? body.cause : undefined);
+        return { status: 200, body: {} };
+      case "AWSStepFunctions.SendTaskHeartbeat":
+        routes.sfn.tokens.heartbeat(String(body.taskToken ?? ""));
+        return { status: 200, body: {} };
       default:
         return error("UnknownOperationException", `${target} is not served by the local runtime`);
     }
   } catch (e) {
     const err = e as Error;
-    const known = ["ExecutionAlreadyExists", "StateMachineDoesNotExist", "InvalidName", "InvalidExecutionInput"];
+    const known = ["ExecutionAlreadyExists", "StateMachineDoesNotExist", "InvalidName", "InvalidExecutionInput", "TaskDoesNotExist", "TaskTimedOut", "InvalidOutput"];
     // Internal failures are not described to the caller.
     return known.includes(err.name) ? error(err.name, err.message) : error("InternalFailure", "internal error", 500);
   }

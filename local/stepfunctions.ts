@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { StateMachine } from "aws-local-stepfunctions";
 
@@ -42,6 +43,108 @@ export class ExecutionDoesNotExist extends Error {
 export class StateMachineDoesNotExist extends Error {
   override name = "StateMachineDoesNotExist";
 }
+export class TaskDoesNotExist extends Error {
+  override name = "TaskDoesNotExist";
+}
+export class TaskTimedOut extends Error {
+  override name = "TaskTimedOut";
+}
+
+/** What `$$.Task.Token` reads as in the local engine; each waiting task replaces it with a real token. */
+const TOKEN_PLACEHOLDER = "local-task-token-placeholder";
+
+function replaceDeep(value: unknown, from: string, to: string): unknown {
+  if (value === from) return to;
+  if (Array.isArray(value)) return value.map((v) => replaceDeep(v, from, to));
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceDeep(v, from, to)]));
+  return value;
+}
+
+interface WaitingTask {
+  resolve: (output: JSONValue) => void;
+  reject: (error: Error) => void;
+  heartbeat?: NodeJS.Timeout;
+  heartbeatMs?: number;
+  deadline?: NodeJS.Timeout;
+}
+
+/**
+ * The task-token protocol of `.waitForTaskToken`, as Step Functions implements it: success, failure
+ * (with the caller's error name, which Catch matches), heartbeat, and timeouts. aws-local-stepfunctions
+ * enforces TimeoutSeconds but not HeartbeatSeconds, so heartbeats are enforced here.
+ */
+export class TaskTokens {
+  private readonly waiting = new Map<string, WaitingTask>();
+  private readonly timedOut = new Set<string>();
+
+  open(token: string, heartbeatSeconds?: number, timeoutSeconds?: number): Promise<JSONValue> {
+    return new Promise<JSONValue>((resolve, reject) => {
+      const task: WaitingTask = { resolve, reject, heartbeatMs: heartbeatSeconds ? heartbeatSeconds * 1000 : undefined };
+      this.waiting.set(token, task);
+      this.armHeartbeat(token, task);
+      if (timeoutSeconds) task.deadline = setTimeout(() => this.expire(token), timeoutSeconds * 1000);
+    });
+  }
+
+  private armHeartbeat(token: string, task: WaitingTask) {
+    if (task.heartbeat) clearTimeout(task.heartbeat);
+    if (!task.heartbeatMs) return;
+    task.heartbeat = setTimeout(() => {
+      const error = Object.assign(new Error("No heartbeat was received within HeartbeatSeconds"), { name: "States.HeartbeatTimeout" });
+      this.settle(token)?.reject(error);
+      this.timedOut.add(token);
+    }, task.heartbeatMs);
+  }
+
+  private expire(token: string) {
+    const task = this.settle(token);
+    if (!task) return;
+    this.timedOut.add(token);
+    task.reject(Object.assign(new Error("The task was not answered within TimeoutSeconds"), { name: "States.Timeout" }));
+  }
+
+  private settle(token: string): WaitingTask | undefined {
+    const task = this.waiting.get(token);
+    if (!task) return undefined;
+    clearTimeout(task.heartbeat);
+    clearTimeout(task.deadline);
+    this.waiting.delete(token);
+    return task;
+  }
+
+  private take(token: string): WaitingTask {
+    if (this.timedOut.has(token)) throw new TaskTimedOut("Task Timed Out");
+    const task = this.settle(token);
+    if (!task) throw new TaskDoesNotExist("Task does not exist anymore");
+    return task;
+  }
+
+  success(token: string, output: string) {
+    let parsed: JSONValue;
+    try {
+      parsed = JSON.parse(output) as JSONValue;
+    } catch {
+      throw new InvalidOutput("Invalid output: not JSON");
+    }
+    this.take(token).resolve(parsed);
+  }
+
+  failure(token: string, error?: string, cause?: string) {
+    this.take(token).reject(Object.assign(new Error(cause ?? ""), { name: error ?? "TaskFailed" }));
+  }
+
+  heartbeat(token: string) {
+    if (this.timedOut.has(token)) throw new TaskTimedOut("Task Timed Out");
+    const task = this.waiting.get(token);
+    if (!task) throw new TaskDoesNotExist("Task does not exist anymore");
+    this.armHeartbeat(token, task);
+  }
+}
+
+export class InvalidOutput extends Error {
+  override name = "InvalidOutput";
+}
+
 export class InvalidName extends Error {
   override name = "InvalidName";
 }
@@ -56,6 +159,7 @@ interface Machine {
   name: string;
   definition: Record<string, unknown>;
   taskStates: string[];
+  waitStates: Set<string>;
   retryStates: string[];
 }
 
@@ -86,6 +190,7 @@ export interface LocalStepFunctionsOptions {
 export class LocalStepFunctions {
   private readonly machines = new Map<string, Machine>();
   private readonly running = new Map<string, Promise<void>>();
+  readonly tokens = new TaskTokens();
   transitions = 0;
 
   constructor(
@@ -102,12 +207,24 @@ export class LocalStepFunctions {
     if (unresolved) throw new Error(`${file}: substitution ${unresolved[0]} has no value`);
     const definition = JSON.parse(text) as Record<string, unknown>;
     const taskStates: string[] = [];
+    const waitStates = new Set<string>();
     const retryStates: string[] = [];
     walkStates(definition, (stateName, state) => {
       if (state.Type === "Task") taskStates.push(stateName);
+      if (state.Type === "Task" && String(state.Resource).endsWith(".waitForTaskToken")) {
+        waitStates.add(stateName);
+        // aws-local-stepfunctions reads TimeoutSecondsPath from the state's effective Parameters, where
+        // AWS reads it from the state input, and it times every task out at 60 s by default. So here
+        // the engine's own timeouts are lifted and the token store enforces the deadlines instead, from
+        // the same values the ASL passes in the payload (timeoutSeconds, heartbeatSeconds).
+        delete state.TimeoutSecondsPath;
+        delete state.HeartbeatSecondsPath;
+        // Below 2^31 ms: Node timers overflow past ~24.8 days and would fire at once.
+        state.TimeoutSeconds = 24 * 86_400;
+      }
       if (state.Retry) retryStates.push(stateName);
     });
-    this.machines.set(localStateMachineArn(name), { name, definition, taskStates, retryStates });
+    this.machines.set(localStateMachineArn(name), { name, definition, taskStates, waitStates, retryStates });
   }
 
   private machine(arn: string): Machine {
@@ -146,7 +263,16 @@ export class LocalStepFunctions {
       const result = (await this.lambdas.invoke(fn, Payload)) as JSONValue;
       return { Payload: result ?? null, StatusCode: 200, ExecutedVersion: "$LATEST" };
     };
-    const overrides = Object.fromEntries(machine.taskStates.map((s) => [s, invokeTask]));
+    // `.waitForTaskToken`: mint the token, hand it to the function, then wait for an answer to it.
+    const waitForToken = async (parameters: JSONValue): Promise<JSONValue> => {
+      const { FunctionName, Payload } = parameters as { FunctionName: string; Payload: Record<string, unknown> };
+      const token = `local-${randomUUID()}`;
+      const payload = replaceDeep(Payload, TOKEN_PLACEHOLDER, token) as Record<string, unknown>;
+      const answered = this.tokens.open(token, Number(payload.heartbeatSeconds) || undefined, Number(payload.timeoutSeconds) || undefined);
+      await this.lambdas.invoke(String(FunctionName).split(":").pop() as FunctionName, payload);
+      return answered;
+    };
+    const overrides = Object.fromEntries(machine.taskStates.map((s) => [s, machine.waitStates.has(s) ? waitForToken : invokeTask]));
     const retryIntervalOverrides =
       this.options.retryIntervalMs === undefined ? undefined : Object.fromEntries(machine.retryStates.map((s) => [s, this.options.retryIntervalMs!]));
     const sm = new StateMachine(machine.definition as never, { validationOptions: { checkPaths: true } });
@@ -156,6 +282,7 @@ export class LocalStepFunctions {
       context: {
         Execution: { Id: executionArn, Name: record.name, Input: JSON.parse(record.input), StartTime: record.startDate },
         StateMachine: { Id: localStateMachineArn(machine.name), Name: machine.name },
+        Task: { Token: TOKEN_PLACEHOLDER },
       },
     });
     let transitions = 0;

@@ -50,7 +50,9 @@ export async function closeRun(rawInput: unknown, deps: CloseDeps): Promise<RunS
   const input = CloseInput.parse(rawInput);
   const subjectId = input.subjectId ?? "unknown";
   const results = input.results ?? [];
-  const failed = results.filter((r) => r.state !== "REVOKED");
+  // RETAINED is an owner's explicit decision (a legal hold, say): shown in the summary, not a failure.
+  const failed = results.filter((r) => r.state !== "REVOKED" && r.state !== "RETAINED");
+  const retained = results.filter((r) => r.state === "RETAINED");
   const idpFailed = input.idpResults.filter((i) => i.state !== "REVOKED");
   const ok = !input.error && failed.length === 0 && idpFailed.length === 0;
   const status = !ok ? "NEEDS_ATTENTION" : input.frontDoorOnly ? "SUSPENDED" : "OFFBOARDED";
@@ -61,7 +63,7 @@ export async function closeRun(rawInput: unknown, deps: CloseDeps): Promise<RunS
   }
   if (!input.error && !input.frontDoorOnly) {
     if (results.length === 0) parts.push(input.skipped.length ? `nothing left to revoke (${input.skipped.length} already done)` : "nothing to revoke: no accounts recorded for this person");
-    else if (failed.length === 0) parts.push(`${results.length} app(s) revoked and verified`);
+    else if (failed.length === 0) parts.push(`${results.length - retained.length} app(s) revoked and verified${retained.length ? `, ${retained.length} retained by owner decision (${retained.map((r) => r.appId).join(", ")})` : ""}`);
     else parts.push(`${failed.length} of ${results.length} app(s) not revoked: ${failed.map((f) => f.appId).join(", ")}`);
   }
   const summary = parts.join("; ");

@@ -34,6 +34,13 @@ export const AppEntry = z
     backupOwner: z.string().min(1).optional(),
     privileged: z.boolean().default(false),
     scim: ScimSettings.optional(),
+    /** Apps without SCIM: a person removes the account and confirms. No task waits forever. */
+    manual: z
+      .object({
+        /** How long the owner has, then the backup owner has as long again (default 72 h each). */
+        timeoutSeconds: z.number().int().min(2).max(20 * 86_400).default(72 * 3600),
+      })
+      .default({ timeoutSeconds: 72 * 3600 }),
     okta: z
       .object({
         appInstanceIds: z.array(z.string().min(1)).default([]),
@@ -116,8 +123,16 @@ export const IngressSettings = z.object({
 });
 export type IngressSettings = z.infer<typeof IngressSettings>;
 
+/** Where owners are told about their tasks, besides the task list (`revoke tasks`). */
+export const NotifySettings = z.object({
+  /** A Slack-compatible incoming webhook URL, by reference (it is a credential). */
+  slackWebhookRef: z.string().min(1).optional(),
+  /** Public base URL of the API, for the links in notifications. */
+  publicUrl: z.url().optional(),
+});
+
 export const Catalog = z
-  .object({ apps: z.array(AppEntry), idp: IdpSettings.default({}), ingress: IngressSettings.default({}) })
+  .object({ apps: z.array(AppEntry), idp: IdpSettings.default({}), ingress: IngressSettings.default({}), notify: NotifySettings.default({}) })
   .superRefine((catalog, ctx) => {
     const seenIds = new Map<string, number>();
     const seenInstances = new Map<string, string>();

@@ -20,6 +20,7 @@ export const FunctionName = {
   IdpVerify: "idp-verify",
   ScimRevoke: "scim-revoke",
   ScimVerify: "scim-verify",
+  NotifyOwner: "notify-owner",
   RecordAppOutcome: "record-app-outcome",
   CloseRun: "close-run",
 } as const;
@@ -72,6 +73,7 @@ export const OFFBOARD_SUBSTITUTIONS: Record<string, FunctionName> = {
   IdpVerifyFunctionArn: FunctionName.IdpVerify,
   ScimRevokeFunctionArn: FunctionName.ScimRevoke,
   ScimVerifyFunctionArn: FunctionName.ScimVerify,
+  NotifyOwnerFunctionArn: FunctionName.NotifyOwner,
   RecordAppOutcomeFunctionArn: FunctionName.RecordAppOutcome,
   CloseRunFunctionArn: FunctionName.CloseRun,
 };
@@ -93,6 +95,7 @@ export const FUNCTION_ENTRIES: Record<FunctionName, string> = {
   [FunctionName.IdpVerify]: "functions/idp-verify/handler.ts",
   [FunctionName.ScimRevoke]: "functions/scim-revoke/handler.ts",
   [FunctionName.ScimVerify]: "functions/scim-verify/handler.ts",
+  [FunctionName.NotifyOwner]: "functions/notify-owner/handler.ts",
   [FunctionName.RecordAppOutcome]: "functions/record-app-outcome/handler.ts",
   [FunctionName.CloseRun]: "functions/close-run/handler.ts",
 };

@@ -36,6 +36,12 @@ export const PlanApp = z.object({
   emails: z.array(z.string()),
   scimId: z.string().optional(),
   action: z.string(),
+  /** For manual apps: who is asked, and the deadlines the state machine enforces. */
+  owner: z.string().optional(),
+  backupOwner: z.string().optional(),
+  taskTimeoutSeconds: z.number().int().optional(),
+  /** Three quarters of the timeout: the half-time reminder sends a heartbeat; without one the task escalates early. */
+  taskHeartbeatSeconds: z.number().int().optional(),
 });
 export type PlanApp = z.infer<typeof PlanApp>;
 

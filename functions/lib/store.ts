@@ -85,6 +85,32 @@ export const IdpResult = z.object({
 });
 export type IdpResult = z.infer<typeof IdpResult>;
 
+export const HumanTask = z.object({
+  taskId: z.string(),
+  subjectId: z.string(),
+  runName: z.string(),
+  appId: z.string(),
+  appName: z.string(),
+  /** Who is asked in this round: the owner first, then once the backup owner. */
+  round: z.enum(["owner", "backup"]),
+  assignee: z.string(),
+  accountName: z.string().optional(),
+  /**
+   * The Step Functions task token. Kept (the table is KMS-encrypted) because `revoke confirm <task>`
+   * must answer with it; links carry only the task id and an HMAC, never the token.
+   */
+  token: z.string(),
+  state: z.enum(["OPEN", "CONFIRMED", "REJECTED", "ESCALATED", "EXPIRED"]),
+  createdAt: z.string(),
+  deadline: z.string(),
+  remindAt: z.string(),
+  remindedAt: z.string().optional(),
+  closedAt: z.string().optional(),
+  closedBy: z.string().optional(),
+  note: z.string().optional(),
+});
+export type HumanTask = z.infer<typeof HumanTask>;
+
 export const RunStatus = z.enum(["RUNNING", "OFFBOARDED", "SUSPENDED", "NEEDS_ATTENTION", "DRY_RUN"]);
 export const Run = z.object({
   subjectId: z.string(),
@@ -436,6 +462,41 @@ export class Store {
       }
     }
     return result;
+  }
+
+  /** A human task, listed in the TASKS partition by its short id. The token answers Step Functions. */
+  async putTask(task: HumanTask): Promise<void> {
+    await this.putItem({ pk: "TASKS", sk: task.taskId, ...task });
+  }
+
+  async getTask(taskId: string): Promise<HumanTask | undefined> {
+    const item = await this.getItem("TASKS", taskId);
+    return item ? HumanTask.parse(item) : undefined;
+  }
+
+  async listTasks(): Promise<HumanTask[]> {
+    return (await this.queryPrefix("TASKS", "")).map((i) => HumanTask.parse(i));
+  }
+
+  /** Closes an OPEN task once; false when it was already closed (by someone else, or by a timeout). */
+  async closeTask(taskId: string, fields: { state: Exclude<HumanTask["state"], "OPEN">; closedAt: string; closedBy?: string; note?: string }): Promise<boolean> {
+    const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: "TASKS", sk: taskId },
+          UpdateExpression: `SET ${entries.map((_, i) => `#f${i} = :f${i}`).join(", ")}`,
+          ConditionExpression: "#state = :open",
+          ExpressionAttributeNames: { ...Object.fromEntries(entries.map(([k], i) => [`#f${i}`, k])), "#state": "state" },
+          ExpressionAttributeValues: { ...Object.fromEntries(entries.map(([, v], i) => [`:f${i}`, v])), ":open": "OPEN" },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
   }
 
   /** Generic conditional put used for items whose first write wins. */

@@ -11,7 +11,7 @@ const DONE_STATES = new Set(["REVOKED", "RETAINED"]);
 
 function actionFor(app: PlanApp["mode"], deactivate?: string): string {
   if (app === "scim") return `SCIM ${deactivate === "delete" ? "DELETE" : "PATCH active=false"}, then read back`;
-  if (app === "manual") return "none automated yet: flagged for a person to remove (the human-task flow is not built)";
+  if (app === "manual") return "a task to the app owner (then the backup owner) to remove it and confirm";
   return "none available: app not in the catalog (needs attention)";
 }
 
@@ -49,6 +49,14 @@ export async function planOffboarding(rawInput: unknown, deps: PlanDeps): Promis
       emails: profile.emails,
       scimId: account.scimId,
       action: actionFor(mode, entry?.scim?.deactivate),
+      ...(entry?.mode === "manual"
+        ? {
+            owner: entry.owner,
+            backupOwner: entry.backupOwner ?? entry.owner,
+            taskTimeoutSeconds: entry.manual.timeoutSeconds,
+            taskHeartbeatSeconds: Math.max(1, Math.floor(entry.manual.timeoutSeconds * 0.75)),
+          }
+        : {}),
     });
   }
   return { ...base, subjectId: profile.subjectId, subjectStatus: profile.status, idps, apps, skipped };

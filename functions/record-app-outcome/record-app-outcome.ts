@@ -6,6 +6,8 @@ const Evidence = z.array(z.record(z.string(), z.unknown())).default([]);
 const OutcomeInput = AppStepInput.extend({
   revoke: z.object({ scimId: z.string().nullable(), found: z.boolean(), revokedAt: z.string(), evidence: Evidence }).optional(),
   verify: z.object({ verifiedAt: z.string(), readBack: z.string(), evidence: Evidence }).optional(),
+  /** What `revoke confirm` answered a manual app's task with. */
+  manual: z.object({ confirmedBy: z.string(), note: z.string().optional(), confirmedAt: z.string(), taskId: z.string().optional() }).optional(),
   /** What a Catch put at `$.error`: `{Error, Cause}`. On AWS, Cause is the Lambda's JSON error document. */
   error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
 });
@@ -27,20 +29,25 @@ export function causeMessage(cause: string | undefined): string | undefined {
  * run's evidence. REVOKED requires a verified read-back; everything else is FAILED with the reason.
  */
 export async function recordAppOutcome(rawInput: unknown, deps: { store: Store }): Promise<AppResult> {
-  const { subjectId, runName, app, revoke, verify, error } = OutcomeInput.parse(rawInput);
+  const { subjectId, runName, app, revoke, verify, error, manual } = OutcomeInput.parse(rawInput);
   const evidence = [...(revoke?.evidence ?? []), ...(verify?.evidence ?? [])];
   let result: AppResult;
   if (revoke && verify && !error) {
     const detail = revoke.found ? `deactivated; read-back ${verify.readBack}` : `no account found in the app; read-back ${verify.readBack}`;
     result = { appId: app.appId, mode: app.mode, state: "REVOKED", revokedAt: revoke.revokedAt, verifiedAt: verify.verifiedAt, detail, evidence };
+  } else if (manual && !error) {
+    // A manual app cannot be read back: the owner's confirmation, who and when, is the evidence.
+    const detail = `removed by hand; confirmed by ${manual.confirmedBy}${manual.note ? `: ${manual.note}` : ""} (attested, not read back)`;
+    result = { appId: app.appId, mode: app.mode, state: "REVOKED", revokedAt: manual.confirmedAt, verifiedAt: manual.confirmedAt, detail, evidence: [{ ...manual }] };
+  } else if (error?.Error === "Rejected") {
+    // An explicit, visible exception: the account stays, for the reason the owner gave.
+    result = { appId: app.appId, mode: app.mode, state: "RETAINED", detail: `kept by the owner's decision: ${causeMessage(error.Cause) ?? "no reason"}`, evidence };
+  } else if (error && (error.Error === "States.Timeout" || error.Error === "States.HeartbeatTimeout") && app.mode === "manual") {
+    result = { appId: app.appId, mode: app.mode, state: "FAILED", detail: "no one confirmed the removal in time (owner, then backup owner)", evidence };
   } else if (error) {
     result = { appId: app.appId, mode: app.mode, state: "FAILED", detail: `${error.Error}: ${causeMessage(error.Cause) ?? "no detail"}`, evidence };
-  } else if (app.mode === "manual") {
-    // PARTIAL (issue 4): the human-task path (.waitForTaskToken, owner notification) is not built yet,
-    // so a manual app is never reported as revoked; it is left for a person and flagged.
-    result = { appId: app.appId, mode: app.mode, state: "FAILED", detail: "manual app: needs a person to remove the account (task flow not built yet)", evidence };
   } else {
-    result = { appId: app.appId, mode: app.mode, state: "FAILED", detail: "app is not in the catalog: no way to revoke or verify", evidence };
+    result = { appId: app.appId, mode: app.mode, state: "FAILED", detail: app.mode === "unmapped" ? "app is not in the catalog: no way to revoke or verify" : "no revocation was recorded for this app", evidence };
   }
   await deps.store.setAccountState(subjectId, app.appId, {
     state: result.state,

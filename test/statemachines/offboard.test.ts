@@ -34,15 +34,17 @@ function harness(script: Partial<Record<FunctionName, Behaviour>>) {
     [FunctionName.ScimVerify]: () => ({ verifiedAt: "t-verified", readBack: "inactive", evidence: [] }),
     [FunctionName.RecordAppOutcome]: (p) => {
       const app = p.app as { appId: string; mode: string };
-      const ok = p.revoke && p.verify && !p.error;
-      return { appId: app.appId, mode: app.mode, state: ok ? "REVOKED" : "FAILED", detail: p.error ? (p.error as { Error: string }).Error : undefined, evidence: [] };
+      const ok = (p.revoke && p.verify && !p.error) || (p.manual && !p.error);
+      const retained = (p.error as { Error?: string } | undefined)?.Error === "Rejected";
+      return { appId: app.appId, mode: app.mode, state: ok ? "REVOKED" : retained ? "RETAINED" : "FAILED", detail: p.error ? (p.error as { Error: string }).Error : undefined, evidence: [] };
     },
+    [FunctionName.NotifyOwner]: () => ({ taskId: "t-1" }),
     [FunctionName.IdpRevoke]: (p) => ({ userId: "u1", found: true, disabledAt: "t-disabled", sessionsRevokedAt: "t-sessions", note: `${(p.idp as { action: string }).action}d`, evidence: [] }),
     [FunctionName.IdpVerify]: () => ({ verifiedAt: "t-idp-verified", readBack: "DEPROVISIONED", evidence: [] }),
     [FunctionName.CloseRun]: (p) => {
       const results = (p.results ?? []) as Array<{ state: string }>;
       const idps = (p.idpResults ?? []) as Array<{ state: string }>;
-      const ok = !p.error && results.every((r) => r.state === "REVOKED") && idps.every((i) => i.state === "REVOKED");
+      const ok = !p.error && results.every((r) => r.state === "REVOKED" || r.state === "RETAINED") && idps.every((i) => i.state === "REVOKED");
       const status = !ok ? "NEEDS_ATTENTION" : p.frontDoorOnly ? "SUSPENDED" : "OFFBOARDED";
       return { subjectId: p.subjectId, runName: p.runName, status, summary: "", apps: results, idp: idps, sawError: p.error ?? null };
     },
@@ -67,7 +69,20 @@ function harness(script: Partial<Record<FunctionName, Behaviour>>) {
     return { ...record, output: record.output ? JSON.parse(record.output) : undefined };
   };
   const callsTo = (fn: FunctionName) => calls.filter((c) => c.fn === fn);
-  return { run, calls, callsTo };
+  /** Resolves with the payload of the n-th owner notification, once it has been sent. */
+  const notified = async (n = 1) => {
+    for (let i = 0; i < 200 && callsTo(FunctionName.NotifyOwner).length < n; i++) await new Promise((r) => setTimeout(r, 10));
+    return callsTo(FunctionName.NotifyOwner)[n - 1]!.payload;
+  };
+  const start = async (input: Record<string, unknown>) => {
+    const name = `t-${crypto.randomUUID()}`;
+    await sfn.startExecution(localStateMachineArn("offboard"), name, JSON.stringify(input));
+    return async () => {
+      const record = (await sfn.waitFor(name))!;
+      return { ...record, output: record.output ? JSON.parse(record.output) : undefined };
+    };
+  };
+  return { run, start, calls, callsTo, notified, sfn };
 }
 
 const trigger = { source: "hr", sourceEventId: "hr:1", occurredAt: "2026-12-03T00:00:00Z" };
@@ -118,11 +133,12 @@ describe("offboard state machine, run locally through every branch", () => {
     expect(h.callsTo(FunctionName.ScimRevoke)).toEqual([]);
   });
 
-  it("manual and unmapped apps skip the SCIM path and are recorded for a person", async () => {
-    const h = harness({ [FunctionName.PlanOffboarding]: plan([app("payroll", "manual"), app("okta-0oaX", "unmapped")]) });
+  it("an app that is not in the catalog skips every automated path and is recorded for a person", async () => {
+    const h = harness({ [FunctionName.PlanOffboarding]: plan([app("okta-0oaX", "unmapped")]) });
     const result = await h.run(input);
     expect(h.callsTo(FunctionName.ScimRevoke)).toEqual([]);
-    expect(h.callsTo(FunctionName.RecordAppOutcome).map((c) => c.payload.revoke)).toEqual([undefined, undefined]);
+    expect(h.callsTo(FunctionName.NotifyOwner)).toEqual([]);
+    expect(h.callsTo(FunctionName.RecordAppOutcome).map((c) => c.payload.revoke)).toEqual([undefined]);
     expect(result).toMatchObject({ status: "FAILED", error: "NeedsAttention" });
   });
 
@@ -261,5 +277,62 @@ describe("offboard state machine, run locally through every branch", () => {
     expect(h.callsTo(FunctionName.CloseRun)[0]!.payload.idpResults).toEqual([{ id: "okta", action: "deactivate", state: "FAILED", error: { Error: "Unverified", Cause: "Okta user is ACTIVE" } }]);
     expect(h.callsTo(FunctionName.CloseRun)[0]!.payload.results).toEqual([expect.objectContaining({ appId: "crm", state: "REVOKED" })]);
     expect(result.error).toBe("NeedsAttention");
+  });
+
+  describe("apps without SCIM: a human task that waits for its token", () => {
+    const manualApp = (timeout = 30, heartbeat = 30) => ({ ...app("payroll", "manual"), owner: "owner@example.com", backupOwner: "backup@example.com", taskTimeoutSeconds: timeout, taskHeartbeatSeconds: heartbeat });
+
+    it("the owner is notified with a real token and their confirmation ends the app REVOKED", async () => {
+      const h = harness({ [FunctionName.PlanOffboarding]: plan([manualApp()]) });
+      const done = await h.start(input);
+      const task = await h.notified();
+      expect(task).toMatchObject({ round: "owner", app: { appId: "payroll" }, taskToken: expect.stringMatching(/^local-/) });
+      h.sfn.tokens.success(String(task.taskToken), JSON.stringify({ confirmedBy: "owner@example.com", note: "removed", confirmedAt: "t" }));
+      const result = await done();
+      expect(result.output).toMatchObject({ status: "OFFBOARDED" });
+      expect(h.callsTo(FunctionName.RecordAppOutcome)[0]!.payload).toMatchObject({ manual: { confirmedBy: "owner@example.com" } });
+      expect(() => h.sfn.tokens.success(String(task.taskToken), "{}")).toThrow(/does not exist/);
+    });
+
+    it("a rejection carries its reason to the outcome as Rejected (kept: RETAINED)", async () => {
+      const h = harness({ [FunctionName.PlanOffboarding]: plan([manualApp()]) });
+      const done = await h.start(input);
+      h.sfn.tokens.failure(String((await h.notified()).taskToken), "Rejected", "legal hold");
+      await done();
+      expect(h.callsTo(FunctionName.RecordAppOutcome)[0]!.payload).toMatchObject({ error: { Error: "Rejected", Cause: "legal hold" } });
+    });
+
+    it("the owner's silence escalates once to the backup owner, who can still confirm", async () => {
+      const h = harness({ [FunctionName.PlanOffboarding]: plan([manualApp(1, 1)]) });
+      const done = await h.start(input);
+      const first = await h.notified(1);
+      const second = await h.notified(2);
+      expect(second).toMatchObject({ round: "backup" });
+      expect(() => h.sfn.tokens.success(String(first.taskToken), "{}")).toThrow(/Timed Out/);
+      h.sfn.tokens.success(String(second.taskToken), JSON.stringify({ confirmedBy: "backup@example.com", confirmedAt: "t" }));
+      expect((await done()).output).toMatchObject({ status: "OFFBOARDED" });
+    });
+
+    it("no answer from either ends the app FAILED and the run NEEDS_ATTENTION: no task waits forever", async () => {
+      const h = harness({ [FunctionName.PlanOffboarding]: plan([manualApp(1, 1)]) });
+      const done = await h.start(input);
+      const result = await done();
+      expect(h.callsTo(FunctionName.NotifyOwner).map((c) => c.payload.round)).toEqual(["owner", "backup"]);
+      expect(h.callsTo(FunctionName.RecordAppOutcome)[0]!.payload.error).toMatchObject({ Error: expect.stringMatching(/States\.(Heartbeat)?Timeout/) });
+      expect(result.error).toBe("NeedsAttention");
+    });
+
+    it("heartbeats keep a task alive past its heartbeat interval; without one it escalates early", async () => {
+      const h = harness({ [FunctionName.PlanOffboarding]: plan([manualApp(3, 1)]) });
+      const done = await h.start(input);
+      const task = await h.notified(1);
+      for (let i = 0; i < 3; i++) {
+        await new Promise((r) => setTimeout(r, 600));
+        h.sfn.tokens.heartbeat(String(task.taskToken));
+      }
+      h.sfn.tokens.success(String(task.taskToken), JSON.stringify({ confirmedBy: "owner@example.com", confirmedAt: "t" }));
+      expect((await done()).output).toMatchObject({ status: "OFFBOARDED" });
+      expect(h.callsTo(FunctionName.NotifyOwner)).toHaveLength(1);
+    });
   });
 });
