@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { userInfo } from "node:os";
-import { DescribeExecutionCommand, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { DescribeExecutionCommand, SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { Command, Option } from "commander";
 import { loadCatalogFile } from "../functions/lib/catalog";
@@ -157,6 +157,70 @@ program
     // Nothing is printed until the whole input normalized: on error, stderr carries the one error line.
     for (const line of lines) out(line);
     for (const note of notes) process.stderr.write(`${note}\n`);
+  });
+
+program
+  .command("tasks")
+  .description("human tasks for apps without SCIM: who must remove whom, where, by when")
+  .option("--all", "closed tasks too")
+  .option("--json", "print JSON")
+  .action(async (opts: { all?: boolean; json?: boolean }) => {
+    const target = await resolveTarget(globals());
+    const tasks = (await target.store.listTasks()).filter((t) => opts.all || t.state === "OPEN").sort((a, b) => a.deadline.localeCompare(b.deadline));
+    const view = tasks.map(({ token: _token, ...t }) => t);
+    if (opts.json) return void out(JSON.stringify(view));
+    if (view.length === 0) return void out(opts.all ? "no tasks" : "no open tasks");
+    for (const t of view) {
+      out(`${t.taskId}  ${t.state.padEnd(9)} remove ${t.accountName ?? t.subjectId} from ${t.appName} — ${t.round === "backup" ? "escalated to " : ""}${t.assignee}, due ${t.deadline}${t.closedBy ? `; ${t.state.toLowerCase()} by ${t.closedBy}${t.note ? `: ${t.note}` : ""}` : ""}`);
+    }
+  });
+
+/** Answers a task once; a task already closed is told plainly (the same answer however often it is asked). */
+async function answerTask(taskId: string, answer: { confirm: true; note?: string } | { confirm: false; reason: string }) {
+  const target = await resolveTarget(globals());
+  const task = await target.store.getTask(taskId);
+  if (!task) throw new CliError(`no task ${taskId} (see npx revoke tasks)`);
+  const actor = actorName();
+  if (task.state !== "OPEN") {
+    const closed = `task ${taskId} is already ${task.state.toLowerCase()}${task.closedBy ? ` by ${task.closedBy}` : ""}${task.closedAt ? ` at ${task.closedAt}` : ""}`;
+    // Confirming a confirmed task asks for what is already true; anything else is not what was asked.
+    if (answer.confirm && task.state === "CONFIRMED") return void out(closed);
+    throw new CliError(closed);
+  }
+  const now = new Date().toISOString();
+  try {
+    if (answer.confirm) {
+      await target.sfn.send(new SendTaskSuccessCommand({ taskToken: task.token, output: JSON.stringify({ confirmedBy: actor, note: answer.note, confirmedAt: now, taskId }) }));
+    } else {
+      await target.sfn.send(new SendTaskFailureCommand({ taskToken: task.token, error: "Rejected", cause: `${answer.reason} (by ${actor})`.slice(0, 32_000) }));
+    }
+  } catch (e) {
+    const name = (e as Error).name;
+    if (name === "TaskDoesNotExist" || name === "TaskTimedOut" || name === "InvalidToken") {
+      await target.store.closeTask(taskId, { state: "EXPIRED", closedAt: now });
+      throw new CliError(`task ${taskId} is no longer waiting (it timed out, was escalated, or its run was re-driven): see npx revoke tasks`);
+    }
+    throw e;
+  }
+  await target.store.closeTask(taskId, answer.confirm ? { state: "CONFIRMED", closedAt: now, closedBy: actor, note: answer.note } : { state: "REJECTED", closedAt: now, closedBy: actor, note: answer.reason });
+  out(`${answer.confirm ? "Confirmed" : "Rejected"} ${taskId}: ${task.appName} for ${task.accountName ?? task.subjectId}, recorded as ${actor}.`);
+}
+
+program
+  .command("confirm")
+  .description("confirm you removed the account a task asks about")
+  .argument("<task>", "the task id (t-…)")
+  .option("--note <text>", "what you did (recorded as evidence)")
+  .action((taskId: string, opts: { note?: string }) => answerTask(taskId, { confirm: true, note: opts.note }));
+
+program
+  .command("reject")
+  .description("keep the account (an explicit, recorded exception, e.g. a legal hold)")
+  .argument("<task>", "the task id (t-…)")
+  .requiredOption("--reason <text>", "why the account stays")
+  .action((taskId: string, opts: { reason: string }) => {
+    if (!opts.reason.trim()) throw new CliError("--reason must not be empty", 2);
+    return answerTask(taskId, { confirm: false, reason: opts.reason });
   });
 
 const graph = program.command("graph").description("the Microsoft Graph users subscription that tells the pipeline about disabled and deleted users");

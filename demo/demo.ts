@@ -12,13 +12,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { SendTaskSuccessCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { GraphStandIn, OktaStandIn } from "../local/idp-standins";
 import { ScimApp } from "../local/scim-app";
 import { startRuntime } from "../local/runtime";
 import { buildDemoPayloads, type DemoApp } from "./payloads";
 
 const { values: args } = parseArgs({
-  options: { json: { type: "boolean", default: false }, "data-dir": { type: "string" } },
+  options: { json: { type: "boolean", default: false }, "data-dir": { type: "string" }, "auto-confirm": { type: "boolean", default: false } },
   allowPositionals: false,
 });
 const jsonMode = args.json;
@@ -40,6 +41,7 @@ async function main(): Promise<number> {
     { id: "crm", name: "Example CRM (SAML)", oktaInstanceId: "0oam30ffmvM5cLzxo0h7", tokenEnv: "DEMO_CRM_SCIM_TOKEN" },
     { id: "wiki", name: "Example Wiki (SAML)", oktaInstanceId: "0oabe0e2jruaQccDf0h7", tokenEnv: "DEMO_WIKI_SCIM_TOKEN" },
   ];
+  const manualApp: DemoApp = { id: "payroll", name: "Payroll (no SCIM)", oktaInstanceId: "0oaz9fj21WKqTeaqs1d6", tokenEnv: "" };
   const servers = new Map<string, ScimApp>();
   for (const app of apps) {
     const token = randomBytes(24).toString("hex");
@@ -66,14 +68,18 @@ async function main(): Promise<number> {
             auth: { type: "client-secret", secretRef: "DEMO_GRAPH_CLIENT_SECRET" },
           },
         },
-        apps: apps.map((app) => ({
-          id: app.id,
-          name: app.name,
-          mode: "scim",
-          owner: "app-owners@example.com",
-          scim: { baseUrl: servers.get(app.id)!.baseUrl, tokenRef: app.tokenEnv },
-          okta: { appInstanceIds: [app.oktaInstanceId] },
-        })),
+        apps: [
+          ...apps.map((app) => ({
+            id: app.id,
+            name: app.name,
+            mode: "scim",
+            owner: "app-owners@example.com",
+            scim: { baseUrl: servers.get(app.id)!.baseUrl, tokenRef: app.tokenEnv },
+            okta: { appInstanceIds: [app.oktaInstanceId] },
+          })),
+          // An app with no SCIM and no API: a person removes the account and confirms.
+          { id: manualApp.id, name: manualApp.name, mode: "manual", owner: "payroll-admin@example.com", backupOwner: "it-oncall@example.com", okta: { appInstanceIds: [manualApp.oktaInstanceId] } },
+        ],
       },
       null,
       2,
@@ -85,12 +91,12 @@ async function main(): Promise<number> {
   say(`SCIM apps: ${apps.map((a) => `${a.id} at ${servers.get(a.id)!.baseUrl}`).join(", ")}`);
   say(`IdP stand-ins: Okta at ${okta.baseUrl}, Microsoft Graph at ${graph.graphUrl}`);
   try {
-    const payloads = buildDemoPayloads(apps, readFileSync);
+    const payloads = buildDemoPayloads([...apps, manualApp], readFileSync);
     const oktaUser = okta.addUser(payloads.oktaId, payloads.email);
     const entraUser = graph.addUser("11111111-2222-3333-4444-555555555555", payloads.email);
     say("\n1. JIT arrivals: the person signs in to each app through Okta for the first time");
     for (const arrival of payloads.arrivals) {
-      servers.get(arrival.appId)!.jitCreate(arrival.accountName);
+      servers.get(arrival.appId)?.jitCreate(arrival.accountName);
       const res = await post(`${runtime.url}/events`, arrival.body);
       say(`   ${arrival.appId}: app created ${arrival.accountName} at first login; Okta ${arrival.via} → POST /events ${res.status}`);
     }
@@ -104,6 +110,7 @@ async function main(): Promise<number> {
       const res = await post(`${runtime.url}/events`, payloads.termination);
       say(`   delivery ${i + 1} → POST /events ${res.status}`);
     }
+    await answerManualTask(runtime, say, args["auto-confirm"]);
     await runtime.idle();
 
     const profile = await runtime.store.findSubject({ email: payloads.email });
@@ -126,17 +133,18 @@ async function main(): Promise<number> {
     if (run.idpResults.length < 2) allVerified = false;
     say("   apps:");
     const appsOut = [];
-    for (const app of apps) {
+    for (const app of [...apps, manualApp]) {
       const result = run.results.find((r) => r.appId === app.id);
-      const user = servers.get(app.id)!.findByUserName(payloads.email);
-      const appSays = user ? `active=${String(user.active)}` : "no such user";
+      const server = servers.get(app.id);
+      const user = server?.findByUserName(payloads.email);
+      const appSays = !server ? "nothing to read back (no API): the owner's confirmation is the evidence" : user ? `active=${String(user.active)}` : "no such user";
       const verified = result?.state === "REVOKED" && Boolean(result.verifiedAt) && user?.active !== true;
       allVerified &&= verified;
       say(
         `   ${app.id.padEnd(5)} ${result?.state ?? "MISSING"}  revoked ${result?.revokedAt ?? "-"}  verified ${result?.verifiedAt ?? "-"}  ` +
           `(${result?.detail ?? "no result"}; ${result?.evidence.length ?? 0} requests in evidence; the app itself now says ${appSays})`,
       );
-      appsOut.push({ id: app.id, mode: result?.mode ?? "scim", state: result?.state ?? "MISSING", revokedAt: result?.revokedAt ?? null, verifiedAt: result?.verifiedAt ?? null, appSays });
+      appsOut.push({ id: app.id, mode: result?.mode ?? (server ? "scim" : "manual"), state: result?.state ?? "MISSING", revokedAt: result?.revokedAt ?? null, verifiedAt: result?.verifiedAt ?? null, appSays });
     }
     const tookMs = Date.now() - departureSent;
     say(`\n   departure to verified: ${tookMs} ms; access survived the departure event by ${run.accessSurvivedMs ?? "?"} ms; whole demo ${Date.now() - started} ms`);
@@ -153,7 +161,7 @@ async function main(): Promise<number> {
       dataDir,
     };
     if (jsonMode) process.stdout.write(`${JSON.stringify(summary)}\n`);
-    else say(allVerified ? "\nEvery app revoked and verified by read-back." : "\nNOT every app was revoked and verified: see above.");
+    else say(allVerified ? "\nEvery app revoked and verified (read back from the app, or confirmed by its owner where it has no API)." : "\nNOT every app was revoked and verified: see above.");
     return allVerified ? 0 : 1;
   } finally {
     await runtime.stop();
@@ -161,6 +169,30 @@ async function main(): Promise<number> {
     await okta.stop();
     await graph.stop();
   }
+}
+
+/**
+ * The payroll app has no SCIM: its owner gets a task. With --auto-confirm the demo answers it the
+ * way `revoke confirm` does (SendTaskSuccess on the task's token); without it, the demo waits for a
+ * person to run the printed command.
+ */
+async function answerManualTask(runtime: Awaited<ReturnType<typeof startRuntime>>, say: (l: string) => void, autoConfirm: boolean) {
+  let task;
+  for (let i = 0; i < 200 && !task; i++) {
+    task = (await runtime.store.listTasks()).find((t) => t.state === "OPEN");
+    if (!task) await new Promise((r) => setTimeout(r, 25));
+  }
+  if (!task) return;
+  say(`   task ${task.taskId} for ${task.assignee}: remove ${task.accountName} from ${task.appName} by ${task.deadline} (notification in notifications.log)`);
+  if (!autoConfirm) {
+    say(`   waiting for a person: REVOKE_DATA_DIR=${args["data-dir"] ?? "<the data dir above>"} npx revoke confirm ${task.taskId} --note "removed"`);
+    return;
+  }
+  const sfn = new SFNClient({ endpoint: runtime.url, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+  const now = new Date().toISOString();
+  await sfn.send(new SendTaskSuccessCommand({ taskToken: task.token, output: JSON.stringify({ confirmedBy: "payroll-admin@example.com (demo --auto-confirm)", note: "account removed in the payroll admin console", confirmedAt: now, taskId: task.taskId }) }));
+  await runtime.store.closeTask(task.taskId, { state: "CONFIRMED", closedAt: now, closedBy: "payroll-admin@example.com (demo --auto-confirm)" });
+  say(`   --auto-confirm: confirmed ${task.taskId} as the payroll admin`);
 }
 
 main().then(

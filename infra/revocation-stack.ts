@@ -141,7 +141,7 @@ export class RevocationStack extends Stack {
 
     const functions = {} as Record<FunctionName, NodejsFunction>;
     for (const name of Object.values(FunctionName)) {
-      if (name === FunctionName.StartOffboarding || name === FunctionName.RecordArrival) continue;
+      if (name === FunctionName.StartOffboarding || name === FunctionName.RecordArrival || name === FunctionName.RemindTaskOwners) continue;
       functions[name] = fn(name);
     }
 
@@ -156,6 +156,8 @@ export class RevocationStack extends Stack {
     for (const name of Object.values(OFFBOARD_SUBSTITUTIONS)) functions[name].grantInvoke(this.stateMachine);
 
     const starterEnv = { STATE_MACHINE_ARN: this.stateMachine.stateMachineArn };
+    functions[FunctionName.RemindTaskOwners] = fn(FunctionName.RemindTaskOwners);
+    this.stateMachine.grantTaskResponse(functions[FunctionName.RemindTaskOwners]);
     functions[FunctionName.StartOffboarding] = fn(FunctionName.StartOffboarding, starterEnv);
     functions[FunctionName.RecordArrival] = fn(FunctionName.RecordArrival, starterEnv);
     this.functions = functions;
@@ -171,6 +173,8 @@ export class RevocationStack extends Stack {
       FunctionName.CloseRun,
       FunctionName.EntraUserCheck,
       FunctionName.GraphSubscription,
+      FunctionName.NotifyOwner,
+      FunctionName.RemindTaskOwners,
     ];
     for (const name of readers) this.table.grantReadData(functions[name]);
     for (const name of writers) this.table.grantReadWriteData(functions[name]);
@@ -212,6 +216,7 @@ export class RevocationStack extends Stack {
     grantSecret("secret-hr-hook", ingress.hr?.secretRef, [FunctionName.HrHook]);
     grantSecret("secret-bamboohr-hook", ingress.bamboohr?.secretRef, [FunctionName.HrHook]);
     grantSecret("secret-graph-client-state", ingress.graph?.clientStateRef, [FunctionName.GraphHook, FunctionName.GraphSubscription]);
+    grantSecret("secret-notify-webhook", props.catalog.notify.slackWebhookRef, [FunctionName.NotifyOwner, FunctionName.RemindTaskOwners]);
 
     // One rule per entry of BUS_RULES, each target with retries and a dead-letter queue that keeps the reason.
     // Okta Log Streaming: a rule on the partner bus, with the same pattern the tests run against the real event.

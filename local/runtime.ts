@@ -83,6 +83,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     SFN_ENDPOINT: url,
     STATE_MACHINE_ARN: localStateMachineArn(OFFBOARD_MACHINE),
     APP_CATALOG_FILE: catalogFile,
+    NOTIFY_FILE: process.env.NOTIFY_FILE ?? join(dataDir, "notifications.log"),
     AWS_REGION: process.env.AWS_REGION ?? "us-east-1",
     AWS_ACCESS_KEY_ID: "local",
     AWS_SECRET_ACCESS_KEY: "local",

@@ -21,6 +21,7 @@ export const FunctionName = {
   ScimRevoke: "scim-revoke",
   ScimVerify: "scim-verify",
   NotifyOwner: "notify-owner",
+  RemindTaskOwners: "remind-task-owners",
   RecordAppOutcome: "record-app-outcome",
   CloseRun: "close-run",
 } as const;
@@ -96,6 +97,7 @@ export const FUNCTION_ENTRIES: Record<FunctionName, string> = {
   [FunctionName.ScimRevoke]: "functions/scim-revoke/handler.ts",
   [FunctionName.ScimVerify]: "functions/scim-verify/handler.ts",
   [FunctionName.NotifyOwner]: "functions/notify-owner/handler.ts",
+  [FunctionName.RemindTaskOwners]: "functions/remind-task-owners/handler.ts",
   [FunctionName.RecordAppOutcome]: "functions/record-app-outcome/handler.ts",
   [FunctionName.CloseRun]: "functions/close-run/handler.ts",
 };
@@ -118,5 +120,6 @@ export const HTTP_ROUTES: Array<{ method: "GET" | "POST"; path: string; target: 
 export const SCHEDULED_WORK: Array<{ name: string; description: string; target: FunctionName; everyMinutes: number; input: Record<string, unknown> }> = [
   { name: "start-due-departures", description: "Puts departures whose effective day has come back on the bus", target: FunctionName.StartDueDepartures, everyMinutes: 5, input: {} },
   { name: "entra-delta-sweep", description: "users/delta: disabled or deleted users that no notification announced", target: FunctionName.EntraUserCheck, everyMinutes: 60, input: { action: "sweep" } },
+  { name: "remind-task-owners", description: "Reminds owners of tasks past half their time (the reminder is the task's heartbeat)", target: FunctionName.RemindTaskOwners, everyMinutes: 15, input: {} },
   { name: "renew-graph-subscription", description: "Keeps the Graph users subscription from expiring", target: FunctionName.GraphSubscription, everyMinutes: 12 * 60, input: { action: "renew" } },
 ];

@@ -19,6 +19,7 @@ const apps: DemoApp[] = [
   { id: "wiki", name: "Wiki", oktaInstanceId: "0oabe0e2jruaQccDf0h7", tokenEnv: "E2E_WIKI_TOKEN" },
   { id: "flaky", name: "Flaky", oktaInstanceId: "0oaFLAKY000000000001", tokenEnv: "E2E_FLAKY_TOKEN" },
 ];
+const payroll = { id: "payroll", name: "Payroll", oktaInstanceId: "0oaPAYROLL0000000001" };
 const servers = new Map<string, ScimApp>();
 const okta = new OktaStandIn("e2e-okta-token");
 const graph = new GraphStandIn("e2e-tenant", "e2e-client", "e2e-graph-secret");
@@ -33,7 +34,7 @@ const termination = (email: string, eventId: string) => ({ type: "revoke.hr.term
 /** An SSO of `email` into `app`, from the real fixture event, as the app JIT-creates the account. */
 const ssoArrival = (email: string, appId: string, uuid: string, oktaId = `00u${Buffer.from(email).toString("hex").slice(0, 15)}`) => {
   const event = oktaEvent("user.authentication.sso");
-  const app = apps.find((a) => a.id === appId)!;
+  const app = [...apps, payroll].find((a) => a.id === appId)!;
   event.uuid = uuid;
   (event.actor as Record<string, unknown>).alternateId = email;
   (event.actor as Record<string, unknown>).id = oktaId;
@@ -41,7 +42,7 @@ const ssoArrival = (email: string, appId: string, uuid: string, oktaId = `00u${B
     { id: app.oktaInstanceId, type: "AppInstance", alternateId: app.name, displayName: app.name },
     { id: "0ua0000000000000000", type: "AppUser", alternateId: email, displayName: email },
   ];
-  servers.get(appId)!.jitCreate(email);
+  servers.get(appId)?.jitCreate(email);
   return event;
 };
 const statusOf = async (email: string) => {
@@ -76,7 +77,10 @@ beforeAll(async () => {
         hr: { secretRef: "E2E_HR_HOOK_SECRET" },
         graph: { clientStateRef: "E2E_GRAPH_CLIENT_STATE", notificationUrl: "https://revoke.example.com/hooks/graph" },
       },
-      apps: apps.map((a) => ({ id: a.id, name: a.name, mode: "scim", owner: "o@example.com", scim: { baseUrl: servers.get(a.id)!.baseUrl, tokenRef: a.tokenEnv }, okta: { appInstanceIds: [a.oktaInstanceId] } })),
+      apps: [
+        ...apps.map((a) => ({ id: a.id, name: a.name, mode: "scim", owner: "o@example.com", scim: { baseUrl: servers.get(a.id)!.baseUrl, tokenRef: a.tokenEnv }, okta: { appInstanceIds: [a.oktaInstanceId] } })),
+        { id: payroll.id, name: payroll.name, mode: "manual", owner: "payroll-admin@example.com", backupOwner: "it-oncall@example.com", okta: { appInstanceIds: [payroll.oktaInstanceId] } },
+      ],
     }),
   );
   runtime = await startRuntime({ dataDir, catalogFile, retryIntervalMs: 0 });
@@ -312,6 +316,53 @@ describe("a real termination revokes JIT accounts and proves it", () => {
     expect((await aws("AWSEvents.PutEvents", JSON.stringify({ Entries: { a: 1 } }))).status).toBe(400);
     expect((await aws("AWSStepFunctions.DescribeExecution", JSON.stringify({ executionArn: "" }))).status).toBe(400);
     expect((await fetch(`${runtime.url}/health`)).status).toBe(200);
+  });
+
+  describe("apps without SCIM: human tasks through the CLI", () => {
+    const waitForOpenTask = async (runName?: string) => {
+      for (let i = 0; i < 200; i++) {
+        const task = (await runtime.store.listTasks()).find((t) => t.state === "OPEN" && (!runName || t.runName === runName));
+        if (task) return task;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error("no open task appeared");
+    };
+
+    it("the owner is told, `revoke tasks` lists it without the token, `revoke confirm` finishes the offboarding, a second confirm says so", async () => {
+      const email = "cam@example.com";
+      await post(ssoArrival(email, "payroll", "aaaaaaaa-0000-4000-8000-000000000050"));
+      await runtime.idle();
+      await post(termination(email, "t-cam"));
+      const task = await waitForOpenTask();
+      expect(readFileSync(join(dataDir, "notifications.log"), "utf8")).toContain(`revoke confirm ${task.taskId}`);
+      const listed = await runTs("cli/revoke.ts", ["--data-dir", dataDir, "tasks", "--json"]);
+      const tasks = JSON.parse(listed.stdout);
+      expect(tasks).toEqual([expect.objectContaining({ taskId: task.taskId, assignee: "payroll-admin@example.com", appId: "payroll", state: "OPEN" })]);
+      expect(listed.stdout).not.toContain(task.token);
+      const confirmed = await runTs("cli/revoke.ts", ["--data-dir", dataDir, "confirm", task.taskId, "--note", "removed in the admin console"], { REVOKE_ACTOR: "payroll-admin" });
+      expect(confirmed.code).toBe(0);
+      await runtime.idle();
+      const { run } = await statusOf(email);
+      expect(run).toMatchObject({ status: "OFFBOARDED", results: [expect.objectContaining({ appId: "payroll", state: "REVOKED", detail: expect.stringContaining("confirmed by payroll-admin: removed in the admin console") })] });
+      const again = await runTs("cli/revoke.ts", ["--data-dir", dataDir, "confirm", task.taskId], { REVOKE_ACTOR: "someone-else" });
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain("already confirmed by payroll-admin");
+    });
+
+    it("`revoke reject` needs a reason and keeps the account as an explicit, visible exception", async () => {
+      const email = "dee@example.com";
+      await post(ssoArrival(email, "payroll", "aaaaaaaa-0000-4000-8000-000000000051"));
+      await runtime.idle();
+      await post(termination(email, "t-dee"));
+      const task = await waitForOpenTask();
+      expect((await runTs("cli/revoke.ts", ["--data-dir", dataDir, "reject", task.taskId, "--reason", "  "])).code).toBe(2);
+      expect((await runTs("cli/revoke.ts", ["--data-dir", dataDir, "reject", task.taskId, "--reason", "legal hold"], { REVOKE_ACTOR: "legal" })).code).toBe(0);
+      await runtime.idle();
+      const { run } = await statusOf(email);
+      expect(run?.results[0]).toMatchObject({ appId: "payroll", state: "RETAINED", detail: expect.stringContaining("legal hold (by legal)") });
+      expect(run?.summary).toContain("retained by owner decision (payroll)");
+      expect((await runTs("cli/revoke.ts", ["--data-dir", dataDir, "confirm", task.taskId])).code).toBe(1);
+    });
   });
 
   describe("vendor webhooks over HTTP", () => {

@@ -116,7 +116,7 @@ describe("the CDK app", () => {
     const policyOf = (role: string) => JSON.stringify(policies.find((p) => JSON.stringify(p.Properties.Roles).includes(`${role}ServiceRole`))?.Properties.PolicyDocument ?? {});
     for (const role of ["ingest", "oktahook", "hrhook", "graphhook", "recordarrival", "closerun", "startduedepartures", "entrausercheck", "graphsubscription"]) expect(policyOf(role), role).toContain("events:PutEvents");
     for (const role of ["ingest", "oktahook", "hrhook", "graphhook"]) expect(policyOf(role), role).not.toContain("dynamodb:");
-    template.resourceCountIs("AWS::Scheduler::Schedule", 3);
+    template.resourceCountIs("AWS::Scheduler::Schedule", 4);
   });
 
   it("only the functions that write have write access to the table", () => {

@@ -1,0 +1,12 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import { sfnClient } from "../lib/aws";
+import { catalogFromEnv } from "../lib/catalog";
+import { notifierFor } from "../lib/notifier";
+import { logger } from "../lib/observability";
+import { storeFromEnv } from "../lib/store";
+import { remindTaskOwners, sfnHeartbeat } from "./remind-task-owners";
+
+export const handler = middy()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler(() => remindTaskOwners({ store: storeFromEnv(), notify: notifierFor(catalogFromEnv()), heartbeat: sfnHeartbeat((c) => sfnClient().send(c)), now: () => new Date() }));
