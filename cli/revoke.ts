@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { userInfo } from "node:os";
-import { DescribeExecutionCommand, SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { DescribeExecutionCommand, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { Command, Option } from "commander";
 import { loadCatalogFile } from "../functions/lib/catalog";
 import { ValidationError } from "../functions/lib/errors";
 import { describeIssue } from "../functions/lib/issues";
+import { answerTask, type TaskAnswer } from "../functions/lib/tasks";
 import { BUS_SOURCE, DetailType, IdentityDetail, InternalDetailType } from "../functions/lib/events";
 import type { OffboardInput, Plan } from "../functions/lib/runs";
 import { notificationItems, readGraphNotifications } from "../functions/graph-hook/graph-hook";
@@ -176,34 +177,25 @@ program
   });
 
 /** Answers a task once; a task already closed is told plainly (the same answer however often it is asked). */
-async function answerTask(taskId: string, answer: { confirm: true; note?: string } | { confirm: false; reason: string }) {
+async function answerFromCli(taskId: string, answer: TaskAnswer) {
   const target = await resolveTarget(globals());
-  const task = await target.store.getTask(taskId);
-  if (!task) throw new CliError(`no task ${taskId} (see npx revoke tasks)`);
   const actor = actorName();
-  if (task.state !== "OPEN") {
-    const closed = `task ${taskId} is already ${task.state.toLowerCase()}${task.closedBy ? ` by ${task.closedBy}` : ""}${task.closedAt ? ` at ${task.closedAt}` : ""}`;
-    // Confirming a confirmed task asks for what is already true; anything else is not what was asked.
-    if (answer.confirm && task.state === "CONFIRMED") return void out(closed);
-    throw new CliError(closed);
-  }
-  const now = new Date().toISOString();
-  try {
-    if (answer.confirm) {
-      await target.sfn.send(new SendTaskSuccessCommand({ taskToken: task.token, output: JSON.stringify({ confirmedBy: actor, note: answer.note, confirmedAt: now, taskId }) }));
-    } else {
-      await target.sfn.send(new SendTaskFailureCommand({ taskToken: task.token, error: "Rejected", cause: `${answer.reason} (by ${actor})`.slice(0, 32_000) }));
-    }
-  } catch (e) {
-    const name = (e as Error).name;
-    if (name === "TaskDoesNotExist" || name === "TaskTimedOut" || name === "InvalidToken") {
-      await target.store.closeTask(taskId, { state: "EXPIRED", closedAt: now });
+  const outcome = await answerTask({ store: target.store, send: (c) => target.sfn.send(c as never), now: () => new Date() }, taskId, answer, actor);
+  switch (outcome.kind) {
+    case "not-found":
+      throw new CliError(`no task ${taskId} (see npx revoke tasks)`);
+    case "no-longer-waiting":
       throw new CliError(`task ${taskId} is no longer waiting (it timed out, was escalated, or its run was re-driven): see npx revoke tasks`);
+    case "already-closed": {
+      const t = outcome.task;
+      const closed = `task ${taskId} is already ${t.state.toLowerCase()}${t.closedBy ? ` by ${t.closedBy}` : ""}${t.closedAt ? ` at ${t.closedAt}` : ""}`;
+      // Confirming a confirmed task asks for what is already true; anything else is not what was asked.
+      if (outcome.sameAnswer) return void out(closed);
+      throw new CliError(closed);
     }
-    throw e;
+    case "answered":
+      out(`${answer.confirm ? "Confirmed" : "Rejected"} ${taskId}: ${outcome.task.appName} for ${outcome.task.accountName ?? outcome.task.subjectId}, recorded as ${actor}.`);
   }
-  await target.store.closeTask(taskId, answer.confirm ? { state: "CONFIRMED", closedAt: now, closedBy: actor, note: answer.note } : { state: "REJECTED", closedAt: now, closedBy: actor, note: answer.reason });
-  out(`${answer.confirm ? "Confirmed" : "Rejected"} ${taskId}: ${task.appName} for ${task.accountName ?? task.subjectId}, recorded as ${actor}.`);
 }
 
 program
@@ -211,7 +203,7 @@ program
   .description("confirm you removed the account a task asks about")
   .argument("<task>", "the task id (t-…)")
   .option("--note <text>", "what you did (recorded as evidence)")
-  .action((taskId: string, opts: { note?: string }) => answerTask(taskId, { confirm: true, note: opts.note }));
+  .action((taskId: string, opts: { note?: string }) => answerFromCli(taskId, { confirm: true, note: opts.note }));
 
 program
   .command("reject")
@@ -220,7 +212,7 @@ program
   .requiredOption("--reason <text>", "why the account stays")
   .action((taskId: string, opts: { reason: string }) => {
     if (!opts.reason.trim()) throw new CliError("--reason must not be empty", 2);
-    return answerTask(taskId, { confirm: false, reason: opts.reason });
+    return answerFromCli(taskId, { confirm: false, reason: opts.reason });
   });
 
 const graph = program.command("graph").description("the Microsoft Graph users subscription that tells the pipeline about disabled and deleted users");

@@ -141,7 +141,7 @@ export class RevocationStack extends Stack {
 
     const functions = {} as Record<FunctionName, NodejsFunction>;
     for (const name of Object.values(FunctionName)) {
-      if (name === FunctionName.StartOffboarding || name === FunctionName.RecordArrival || name === FunctionName.RemindTaskOwners) continue;
+      if (([FunctionName.StartOffboarding, FunctionName.RecordArrival, FunctionName.RemindTaskOwners, FunctionName.TaskPage] as FunctionName[]).includes(name)) continue;
       functions[name] = fn(name);
     }
 
@@ -157,7 +157,9 @@ export class RevocationStack extends Stack {
 
     const starterEnv = { STATE_MACHINE_ARN: this.stateMachine.stateMachineArn };
     functions[FunctionName.RemindTaskOwners] = fn(FunctionName.RemindTaskOwners);
+    functions[FunctionName.TaskPage] = fn(FunctionName.TaskPage);
     this.stateMachine.grantTaskResponse(functions[FunctionName.RemindTaskOwners]);
+    this.stateMachine.grantTaskResponse(functions[FunctionName.TaskPage]);
     functions[FunctionName.StartOffboarding] = fn(FunctionName.StartOffboarding, starterEnv);
     functions[FunctionName.RecordArrival] = fn(FunctionName.RecordArrival, starterEnv);
     this.functions = functions;
@@ -175,6 +177,7 @@ export class RevocationStack extends Stack {
       FunctionName.GraphSubscription,
       FunctionName.NotifyOwner,
       FunctionName.RemindTaskOwners,
+      FunctionName.TaskPage,
     ];
     for (const name of readers) this.table.grantReadData(functions[name]);
     for (const name of writers) this.table.grantReadWriteData(functions[name]);
@@ -217,6 +220,7 @@ export class RevocationStack extends Stack {
     grantSecret("secret-bamboohr-hook", ingress.bamboohr?.secretRef, [FunctionName.HrHook]);
     grantSecret("secret-graph-client-state", ingress.graph?.clientStateRef, [FunctionName.GraphHook, FunctionName.GraphSubscription]);
     grantSecret("secret-notify-webhook", props.catalog.notify.slackWebhookRef, [FunctionName.NotifyOwner, FunctionName.RemindTaskOwners]);
+    grantSecret("secret-task-links", props.catalog.notify.linkSecretRef, [FunctionName.NotifyOwner, FunctionName.TaskPage]);
 
     // One rule per entry of BUS_RULES, each target with retries and a dead-letter queue that keeps the reason.
     // Okta Log Streaming: a rule on the partner bus, with the same pattern the tests run against the real event.
@@ -270,7 +274,7 @@ export class RevocationStack extends Stack {
       if (route.auth === "own") {
         Validations.of(added!).acknowledge({
           id: "AwsSolutions-APIG4",
-          reason: "A vendor webhook (Okta, BambooHR, HR): the vendor cannot sign with SigV4, so the function authenticates every request itself (shared secret or HMAC with a timestamp window, constant-time) before parsing it.",
+          reason: "A vendor webhook (Okta, BambooHR, HR, Graph) or an owner's task link: the caller cannot sign with SigV4, so the function authenticates every request itself (shared secret, clientState, HMAC with a timestamp window, or a signed expiring link; constant-time) before acting on it.",
         });
       }
     }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { MAX_BODY_BYTES } from "../functions/ingest/ingest";
-import { HTTP_ROUTES } from "../functions/lib/rules";
+import { HTTP_ROUTES, routeMatches } from "../functions/lib/rules";
 import type { LocalBus, PutEntry } from "./bus";
 import type { LocalLambdas } from "./lambda";
 import { type LocalStepFunctions, localExecutionArn, localStateMachineArn } from "./stepfunctions";
@@ -159,7 +159,7 @@ export function createLocalServer(routes: Routes): Server {
         const out = await awsApi(target, parsed, routes);
         return send(res, out.status, out.body, { "content-type": "application/x-amz-json-1.1" });
       }
-      const onPath = HTTP_ROUTES.filter((r) => r.path === url.pathname);
+      const onPath = HTTP_ROUTES.filter((r) => routeMatches(r.path, url.pathname));
       const route = onPath.find((r) => r.method === req.method);
       if (!route) return send(res, onPath.length ? 405 : 404, { error: onPath.length ? `use ${onPath.map((r) => r.method).join(" or ")}` : `no route for ${req.method} ${url.pathname}` });
       const result = (await routes.lambdas.invoke(route.target, apiGatewayEvent(req, body, `${route.method} ${route.path}`))) as APIGatewayProxyStructuredResultV2;

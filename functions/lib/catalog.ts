@@ -129,6 +129,8 @@ export const NotifySettings = z.object({
   slackWebhookRef: z.string().min(1).optional(),
   /** Public base URL of the API, for the links in notifications. */
   publicUrl: z.url().optional(),
+  /** The key that signs task links, by reference. Without it (and publicUrl) notifications carry no link. */
+  linkSecretRef: z.string().min(1).optional(),
 });
 
 export const Catalog = z

@@ -22,6 +22,7 @@ export const FunctionName = {
   ScimVerify: "scim-verify",
   NotifyOwner: "notify-owner",
   RemindTaskOwners: "remind-task-owners",
+  TaskPage: "task-page",
   RecordAppOutcome: "record-app-outcome",
   CloseRun: "close-run",
 } as const;
@@ -98,6 +99,7 @@ export const FUNCTION_ENTRIES: Record<FunctionName, string> = {
   [FunctionName.ScimVerify]: "functions/scim-verify/handler.ts",
   [FunctionName.NotifyOwner]: "functions/notify-owner/handler.ts",
   [FunctionName.RemindTaskOwners]: "functions/remind-task-owners/handler.ts",
+  [FunctionName.TaskPage]: "functions/task-page/handler.ts",
   [FunctionName.RecordAppOutcome]: "functions/record-app-outcome/handler.ts",
   [FunctionName.CloseRun]: "functions/close-run/handler.ts",
 };
@@ -110,6 +112,8 @@ export const HTTP_ROUTES: Array<{ method: "GET" | "POST"; path: string; target: 
   { method: "POST", path: "/hooks/okta", target: FunctionName.OktaHook, auth: "own" },
   { method: "POST", path: "/hooks/hr", target: FunctionName.HrHook, auth: "own" },
   { method: "POST", path: "/hooks/bamboohr", target: FunctionName.HrHook, auth: "own" },
+  { method: "GET", path: "/tasks/{taskId}", target: FunctionName.TaskPage, auth: "own" },
+  { method: "POST", path: "/tasks/{taskId}", target: FunctionName.TaskPage, auth: "own" },
   { method: "GET", path: "/hooks/graph", target: FunctionName.GraphHook, auth: "own" },
   { method: "POST", path: "/hooks/graph", target: FunctionName.GraphHook, auth: "own" },
   { method: "GET", path: "/hooks/graph/lifecycle", target: FunctionName.GraphHook, auth: "own" },
@@ -123,3 +127,10 @@ export const SCHEDULED_WORK: Array<{ name: string; description: string; target: 
   { name: "remind-task-owners", description: "Reminds owners of tasks past half their time (the reminder is the task's heartbeat)", target: FunctionName.RemindTaskOwners, everyMinutes: 15, input: {} },
   { name: "renew-graph-subscription", description: "Keeps the Graph users subscription from expiring", target: FunctionName.GraphSubscription, everyMinutes: 12 * 60, input: { action: "renew" } },
 ];
+
+/** Does a request path match a route path with `{param}` segments? */
+export function routeMatches(routePath: string, path: string): boolean {
+  const a = routePath.split("/");
+  const b = path.split("/");
+  return a.length === b.length && a.every((seg, i) => (seg.startsWith("{") && seg.endsWith("}") ? b[i] !== "" : seg === b[i]));
+}

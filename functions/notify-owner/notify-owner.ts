@@ -17,6 +17,8 @@ export interface NotifyDeps {
   store: Store;
   notify: Notifier;
   now: () => Date;
+  /** Builds the signed page link for a task, when links are configured. */
+  linkFor?: (taskId: string, deadline: string) => Promise<string | undefined>;
 }
 
 /** Short, unambiguous ids people can type: `revoke confirm t-7k2m9q`. */
@@ -58,11 +60,14 @@ export async function notifyOwner(rawInput: unknown, deps: NotifyDeps): Promise<
     remindAt: new Date(now.getTime() + timeout / 2).toISOString(),
   });
   const who = app.accountName ?? app.emails[0] ?? subjectId;
+  const deadline = new Date(now.getTime() + timeout).toISOString();
+  const link = await deps.linkFor?.(taskId, deadline);
   await deps.notify({
     to: assignee,
     subject: `${round === "backup" ? "[escalated] " : ""}Remove ${who} from ${app.appName}`,
     text: [
       `${who} has left. Their account in ${app.appName} cannot be removed automatically: please remove it (and their roles there), then confirm.`,
+      ...(link ? [`Answer here: ${link}`] : []),
       `Confirm:  revoke confirm ${taskId} --note "<what you did>"`,
       `Keep it (e.g. legal hold):  revoke reject ${taskId} --reason "<why>"`,
       `Deadline: ${new Date(now.getTime() + timeout).toISOString()}${round === "owner" ? ", then this goes to the backup owner" : ", then the offboarding is flagged NEEDS_ATTENTION"}.`,
