@@ -79,8 +79,12 @@ program
       return;
     }
 
-    if (!(await target.store.findSubject(detail.subject))) {
+    const known = await target.store.findSubject(detail.subject);
+    if (!known) {
       process.stderr.write(`revoke: warning: no one known as ${detail.subject.email}; the run will find no app accounts (check the spelling)\n`);
+    } else if (known.status === "OFFBOARDED" || known.status === "DEPARTING") {
+      // Said up front: a departure for someone already offboarded starts no new run (replays never re-run).
+      process.stderr.write(`revoke: ${detail.subject.email} is already ${known.status} (run ${known.currentRun ?? known.lastRun ?? "?"}); no new run will start\n`);
     }
     const put = await target.eventBridge.send(
       new PutEventsCommand({ Entries: [{ EventBusName: target.busName, Source: BUS_SOURCE, DetailType: DetailType.Departed, Detail: JSON.stringify(detail) }] }),
@@ -215,6 +219,28 @@ program
     return answerFromCli(taskId, { confirm: false, reason: opts.reason });
   });
 
+program
+  .command("dead-letters")
+  .description("events the local runtime could not process, with the reason (on AWS: the SQS dead-letter and on-failure queues)")
+  .option("--json", "print JSON")
+  .action(async (opts: { json?: boolean }) => {
+    const target = await resolveTarget(globals());
+    if (target.kind === "aws") throw new CliError("on AWS, dead letters are in the SQS queues named *-undelivered and *-failed (see the stack's alarms)");
+    const letters = (await target.store.queryPrefix("DLQ", "")).map((d) => {
+      const event = (() => {
+        try {
+          return JSON.parse(String(d.event)) as { id?: string; "detail-type"?: string; time?: string };
+        } catch {
+          return {};
+        }
+      })();
+      return { at: event.time ?? String(d.sk).split("#")[0], rule: String(d.rule), detailType: event["detail-type"] ?? "?", eventId: event.id ?? "?", reason: String(d.reason) };
+    });
+    if (opts.json) return void out(JSON.stringify(letters));
+    if (letters.length === 0) return void out("no dead letters");
+    for (const l of letters) out(`${l.at}  ${l.detailType} ${l.eventId} (rule ${l.rule}): ${oneLine(l.reason)}`);
+  });
+
 const graph = program.command("graph").description("the Microsoft Graph users subscription that tells the pipeline about disabled and deleted users");
 graph
   .command("subscribe")
@@ -284,7 +310,7 @@ try {
   const err = e as Error & { exitCode?: number; code?: string };
   if (err.code?.startsWith("commander.")) {
     // commander has already printed its message (help, version or a usage error).
-    process.exit(err.code === "commander.helpDisplayed" || err.code === "commander.version" ? 0 : 2);
+    process.exit(["commander.helpDisplayed", "commander.help", "commander.version"].includes(err.code) && process.argv.length > 2 ? 0 : 2);
   }
   const code = e instanceof CliError ? e.exitCode : err.name === "ConfigError" ? 2 : 1;
   process.stderr.write(`revoke: ${oneLine(err.message)}\n`);

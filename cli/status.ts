@@ -18,7 +18,8 @@ export interface StatusReport {
     /** Departure event to the last IdP session revocation. */
     accessSurvivedMs: number | null;
   };
-  scheduled: Array<{ effectiveAt: string; source: string }>;
+  /** Departures on a later day: SCHEDULED until their day, then STARTED; CANCELLED when HR withdrew them. */
+  scheduled: Array<{ effectiveAt: string; source: string; sourceEventId: string; state: string }>;
 }
 
 /** Per-app states and the latest run of one person, as `revoke status` shows them. */
@@ -67,7 +68,12 @@ export async function statusOf(target: Target, person: string): Promise<StatusRe
           accessSurvivedMs: last.accessSurvivedMs ?? null,
         }
       : null,
-    scheduled: scheduled.map((s) => ({ effectiveAt: String(s.effectiveAt), source: String((s.trigger as { source?: string })?.source ?? "") })),
+    scheduled: scheduled.map((s) => ({
+      effectiveAt: String(s.effectiveAt),
+      source: String((s.detail as { source?: string } | undefined)?.source ?? ""),
+      sourceEventId: String(s.sourceEventId ?? ""),
+      state: String(s.state ?? "SCHEDULED"),
+    })),
   };
 }
 
@@ -82,6 +88,7 @@ export function formatStatus(r: StatusReport): string {
     for (const i of r.lastRun.idp) lines.push(`  idp ${i.id.padEnd(8)} ${i.state.padEnd(16)} ${i.action}${i.sessionsRevokedAt ? `; sessions revoked ${i.sessionsRevokedAt}` : ""}${i.verifiedAt ? `; verified ${i.verifiedAt}` : ""}${i.detail ? ` (${i.detail})` : ""}`);
     if (r.lastRun.accessSurvivedMs !== null) lines.push(`  access survived the departure event by ${r.lastRun.accessSurvivedMs} ms`);
   }
-  for (const s of r.scheduled) lines.push(`  scheduled departure at ${s.effectiveAt} (${s.source})`);
+  for (const s of r.scheduled.filter((x) => x.state === "SCHEDULED")) lines.push(`  scheduled departure at ${s.effectiveAt} (${s.sourceEventId})`);
+  for (const s of r.scheduled.filter((x) => x.state === "CANCELLED")) lines.push(`  cancelled departure that was due ${s.effectiveAt} (${s.sourceEventId})`);
   return lines.join("\n");
 }

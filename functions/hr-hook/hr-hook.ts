@@ -40,6 +40,7 @@ const SCHEMES = {
  * and a timestamp inside a window, compared in constant time, before anything is parsed.
  */
 export async function hrHook(event: APIGatewayProxyEventV2, deps: HrHookDeps): Promise<APIGatewayProxyStructuredResultV2> {
+  metrics.addMetric("IngressRequests", MetricUnit.Count, 1);
   const hook = event.rawPath?.endsWith("/bamboohr") ? "bamboohr" : "hr";
   const settings = await deps.settingsFor(hook);
   if (!settings) return json(404, { error: `the ${hook} webhook is not configured` });

@@ -70,6 +70,7 @@ export async function acceptPayload(body: unknown, deps: IngestDeps, source?: Pa
 
 /** POST /events: any supported payload, detected from its shape (IAM-authorized on AWS, loopback locally). */
 export async function ingest(event: APIGatewayProxyEventV2, deps: IngestDeps): Promise<APIGatewayProxyStructuredResultV2> {
+  metrics.addMetric("IngressRequests", MetricUnit.Count, 1);
   if (event.requestContext?.http?.method && event.requestContext.http.method !== "POST") return json(405, { error: "use POST" });
   const raw = rawBody(event);
   if ("response" in raw) return raw.response;

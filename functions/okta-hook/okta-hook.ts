@@ -15,6 +15,7 @@ export interface OktaHookDeps extends IngestDeps {
  * waits 3 s and retries once, so this only validates, normalizes and puts on the bus.
  */
 export async function oktaHook(event: APIGatewayProxyEventV2, deps: OktaHookDeps): Promise<APIGatewayProxyStructuredResultV2> {
+  metrics.addMetric("IngressRequests", MetricUnit.Count, 1);
   const secret = await deps.secret();
   if (!secret) return json(404, { error: "the Okta event hook is not configured" });
   const presented = event.headers?.authorization ?? "";
