@@ -67,8 +67,9 @@ export function apiGatewayEvent(req: IncomingMessage, body: Buffer, routeKey: st
       time: new Date(now).toISOString(),
       timeEpoch: now,
     },
-    body: body.toString("utf8"),
-    isBase64Encoded: false,
+    // As API Gateway does: text as text, anything that is not valid UTF-8 base64-encoded, so the
+    // handlers verify signatures over the bytes that were sent.
+    ...(Buffer.from(body.toString("utf8"), "utf8").equals(body) ? { body: body.toString("utf8"), isBase64Encoded: false } : { body: body.toString("base64"), isBase64Encoded: true }),
   };
 }
 

@@ -45,6 +45,10 @@ export async function entraUserCheck(event: unknown, deps: EntraCheckDeps): Prom
     const change = EntraUserChanged.parse((event as { detail: unknown }).detail);
     const user = await graph.lookupUser(change.entraId);
     if (user.state === "enabled") return { departures: 0, checked: 1 };
+    if (user.unknownToEntra && !(await deps.store.findSubject({ entraId: user.id }))) {
+      logger.info("notification about an id unknown to Entra and to this pipeline: ignored", { entraId: user.id.slice(0, 64) });
+      return { departures: 0, checked: 1, skipped: "unknown user" };
+    }
     await deps.publish([departureOf(user, now)]);
     logger.info("entra user is gone: departure", { entraId: user.id, state: user.state });
     return { departures: 1, checked: 1 };

@@ -74,13 +74,15 @@ export function readGraphNotifications(items: unknown[], expectedClientState: st
  * ones are put on the bus at once (Graph wants an answer within seconds); the user is looked up after.
  */
 export async function graphHook(event: APIGatewayProxyEventV2, deps: GraphHookDeps): Promise<APIGatewayProxyStructuredResultV2> {
-  const token = event.queryStringParameters?.validationToken;
-  if (token !== undefined) {
-    // API Gateway hands over the query string decoded; Graph wants the token back as it was, in plain text.
-    return { statusCode: 200, headers: { "content-type": "text/plain" }, body: token };
-  }
   const expected = await deps.clientState();
   if (!expected) return json(404, { error: "Microsoft Graph notifications are not configured" });
+  const token = event.queryStringParameters?.validationToken;
+  if (token !== undefined) {
+    // Graph's tokens are short printable text; anything else is not Graph and is not reflected.
+    if (token.length > 1024 || /[\u0000-\u001f\u007f<>]/.test(token)) return json(400, { error: "validationToken is not a Graph validation token" });
+    // API Gateway hands over the query string decoded; Graph wants the token back as it was, in plain text.
+    return { statusCode: 200, headers: { "content-type": "text/plain", "x-content-type-options": "nosniff" }, body: token };
+  }
   if ((event.requestContext?.http?.method ?? "POST") !== "POST") return json(405, { error: "use POST" });
   const raw = rawBody(event);
   if ("response" in raw) return raw.response;

@@ -45,6 +45,12 @@ export async function manageGraphSubscription(event: unknown, deps: Subscription
 
   if ((event as { "detail-type"?: string })?.["detail-type"] === InternalDetailType.GraphSubscriptionLifecycle) {
     const lifecycle = GraphLifecycle.parse((event as { detail: unknown }).detail);
+    // Only the subscription this pipeline holds is acted on: repeated or stale notifications about an
+    // older one, and kinds Graph may add later, must not create subscriptions without end.
+    if (!current?.id || lifecycle.subscriptionId !== current.id || !["missed", "reauthorizationRequired", "subscriptionRemoved"].includes(lifecycle.lifecycleEvent)) {
+      logger.info("graph lifecycle notification ignored", { lifecycleEvent: lifecycle.lifecycleEvent, ours: lifecycle.subscriptionId === current?.id });
+      return { action: "skipped", reason: "not about the current subscription, or not a kind acted on" };
+    }
     if (lifecycle.lifecycleEvent === "missed") {
       await deps.publish([{ detailType: InternalDetailType.EntraSweepRequested, detail: { reason: "Graph missed notifications", receivedAt: lifecycle.receivedAt } }]);
       return { action: "sweep-requested" };
@@ -52,7 +58,7 @@ export async function manageGraphSubscription(event: unknown, deps: Subscription
     if (lifecycle.lifecycleEvent === "reauthorizationRequired" && current?.id && (await graph.reauthorizeSubscription(current.id))) {
       return { action: "reauthorized", id: current.id };
     }
-    // subscriptionRemoved, an unknown event, or a subscription that cannot be reauthorized: start afresh.
+    // subscriptionRemoved, or a subscription that cannot be reauthorized: start afresh.
     return create();
   }
 

@@ -58,9 +58,14 @@ export async function hrHook(event: APIGatewayProxyEventV2, deps: HrHookDeps): P
     return json(401, { error: stale ?? "signature does not verify" });
   }
   let body: unknown;
-  if (/application\/x-www-form-urlencoded/i.test(event.headers?.["content-type"] ?? "")) {
-    // BambooHR's form format: employees[0][fields][Status]=Terminated&…
-    body = qs.parse(raw.bytes.toString("utf8"), { depth: 5, arrayLimit: 1000, parameterLimit: 5000, allowPrototypes: false });
+  if (/^\s*application\/x-www-form-urlencoded\s*(;|$)/i.test(event.headers?.["content-type"] ?? "")) {
+    // BambooHR's form format: employees[0][fields][Status]=Terminated&… A delivery past the limits is
+    // refused whole, never cut short (a termination at its end would be lost).
+    try {
+      body = qs.parse(raw.bytes.toString("utf8"), { depth: 5, arrayLimit: 1000, parameterLimit: 100_000, throwOnLimitExceeded: true, allowPrototypes: false });
+    } catch (e) {
+      return json(400, { error: `form body: ${(e as Error).message}` });
+    }
   } else {
     const parsed = parseJson(raw.bytes);
     if ("response" in parsed) return parsed.response;

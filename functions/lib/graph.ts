@@ -90,7 +90,8 @@ export class GraphClient implements IdpClient {
     const res = await this.call("GET", `/users/${encodeURIComponent(id)}?${select}`);
     if (res.status !== 404) return toUserState(res.body, "live");
     const deleted = await this.call("GET", `/directory/deletedItems/${encodeURIComponent(id)}/microsoft.graph.user?${select}`);
-    return deleted.status === 404 ? { id, state: "deleted" } : { ...toUserState(deleted.body, "deleted"), state: "deleted" };
+    // Neither a user nor in the recycle bin: permanently deleted long ago, or an id that never existed.
+    return deleted.status === 404 ? { id, state: "deleted", unknownToEntra: true } : { ...toUserState(deleted.body, "deleted"), state: "deleted" };
   }
 
   /** One page of `users/delta`; pass the nextLink or deltaLink from the previous page to continue. */
@@ -126,6 +127,8 @@ export interface EntraUserState {
   id: string;
   state: "enabled" | "disabled" | "deleted";
   email?: string;
+  /** Found nowhere in Entra: acted on only when this pipeline already knows the id. */
+  unknownToEntra?: boolean;
 }
 
 function toUserState(body: unknown, where: "live" | "deleted"): EntraUserState {

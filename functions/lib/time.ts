@@ -24,8 +24,17 @@ function calendarDate(y: string, m: string, d: string, field: string): string {
 export function toIsoTimestamp(value: unknown, field = "timestamp"): string {
   let date: Date | undefined;
   const text = typeof value === "string" ? value.trim() : undefined;
-  if (typeof value === "number" || (text !== undefined && EPOCH.test(text))) {
-    const n = Number(value);
+  if (typeof value === "number") {
+    // A number is a basic-format date (20271231) or a plausible epoch (seconds or milliseconds since
+    // about 1973); anything else (2027, 0, -1) would silently be 1970 and start a departure today.
+    if (Number.isInteger(value) && value >= 1e7 && value < 1e8) {
+      const digits = String(value);
+      return calendarDate(digits.slice(0, 4), digits.slice(4, 6), digits.slice(6, 8), field);
+    }
+    if (!Number.isFinite(value) || value < 1e8 || value >= 1e14) throw new ValidationError(`${field} is not a timestamp`);
+    date = new Date(value < 1e11 ? value * 1000 : value);
+  } else if (text !== undefined && EPOCH.test(text)) {
+    const n = Number(text);
     // Epoch seconds until the year 5138; beyond that it must be milliseconds.
     date = new Date(n < 1e11 ? n * 1000 : n);
   } else if (text) {

@@ -14,12 +14,14 @@ export function hmacHex(secret: string, message: string | Buffer): string {
   return createHmac("sha256", secret).update(message).digest("hex");
 }
 
-/** A signed timestamp (unix seconds, or milliseconds) within the window, else the reason it is not. */
+/**
+ * A signed timestamp, in unix seconds exactly (ten digits), within the window; else the reason it is
+ * not. One format only: BambooHR signs body + timestamp with no separator, so accepting a longer
+ * timestamp would let digits move between the body and the header and still verify.
+ */
 export function timestampProblem(header: string | undefined, toleranceSeconds: number, nowMs = Date.now()): string | undefined {
   if (!header) return "signature timestamp header is missing";
-  if (!/^\d{9,13}$/.test(header.trim())) return "signature timestamp is not a unix time";
-  const n = Number(header.trim());
-  const ms = n < 1e11 ? n * 1000 : n;
-  if (Math.abs(nowMs - ms) > toleranceSeconds * 1000) return `signature timestamp is outside the ${toleranceSeconds} s window`;
+  if (!/^\d{10}$/.test(header.trim())) return "signature timestamp is not unix seconds";
+  if (Math.abs(nowMs - Number(header.trim()) * 1000) > toleranceSeconds * 1000) return `signature timestamp is outside the ${toleranceSeconds} s window`;
   return undefined;
 }

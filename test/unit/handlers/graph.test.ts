@@ -61,6 +61,13 @@ describe("Graph notification endpoint (real fixtures)", () => {
     expect(s.published).toEqual([{ detailType: "Graph.SubscriptionLifecycle", detail: expect.objectContaining({ lifecycleEvent: "reauthorizationRequired", subscriptionId: "e3898f08-5cd0-4a6a-80fc-6addbfb73b7b" }) }]);
   });
 
+  it("the validation echo is only for a configured endpoint, and only for a token-shaped value", async () => {
+    expect((await graphHook(request("POST", undefined, { validationToken: "abc" }), { clientState: async () => undefined, publish: sink().publish })).statusCode).toBe(404);
+    const html = await graphHook(request("POST", undefined, { validationToken: "<script>alert(1)</script>" }), { clientState: async () => "x", publish: sink().publish });
+    expect(html.statusCode).toBe(400);
+    expect(html.body).not.toContain("<script>");
+  });
+
   it("a wrong clientState is 401 and nothing is published; an unconfigured endpoint is 404", async () => {
     const s = sink();
     expect((await graphHook(request("POST", byKind("lifecycle_reauthorizationRequired")[0]!.body), { clientState: async () => "another", publish: s.publish })).statusCode).toBe(401);
@@ -116,6 +123,12 @@ describe("looking users up and sweeping users/delta", () => {
     expect(await store.getItem("ENTRA", "DELTA")).toMatchObject({ link: expect.stringContaining("deltatoken") });
   });
 
+  it("a notification about an id Entra has never heard of, and nor have we, starts nothing", async () => {
+    const s = sink();
+    expect(await entraUserCheck(changed("no-such-id"), { graph: client, store, publish: s.publish, now })).toMatchObject({ skipped: "unknown user" });
+    expect(s.published).toEqual([]);
+  });
+
   it("does nothing, and says so, when Entra ID is not configured", async () => {
     expect(await entraUserCheck({ action: "sweep" }, { graph: () => undefined, store, publish: sink().publish, now })).toMatchObject({ skipped: expect.any(String) });
   });
@@ -136,16 +149,26 @@ describe("looking users up and sweeping users/delta", () => {
     });
 
     it("is reauthorized when Graph asks, recreated when removed or gone, and a missed signal asks for a sweep", async () => {
-      const lifecycle = (lifecycleEvent: string) => envelope("Graph.SubscriptionLifecycle", { lifecycleEvent, subscriptionId: "x", receivedAt: "t" });
-      expect((await manageGraphSubscription(lifecycle("reauthorizationRequired"), deps())).action).toBe("reauthorized");
-      const before = (await store.getItem("GRAPH", "SUBSCRIPTION"))!.id;
-      expect((await manageGraphSubscription(lifecycle("subscriptionRemoved"), deps())).action).toBe("created");
-      expect((await store.getItem("GRAPH", "SUBSCRIPTION"))!.id).not.toBe(before);
+      const currentId = async () => String((await store.getItem("GRAPH", "SUBSCRIPTION"))!.id);
+      const lifecycle = (lifecycleEvent: string, subscriptionId: string) => envelope("Graph.SubscriptionLifecycle", { lifecycleEvent, subscriptionId, receivedAt: "t" });
+      expect((await manageGraphSubscription(lifecycle("reauthorizationRequired", await currentId()), deps())).action).toBe("reauthorized");
+      const before = await currentId();
+      expect((await manageGraphSubscription(lifecycle("subscriptionRemoved", before), deps())).action).toBe("created");
+      expect(await currentId()).not.toBe(before);
       graph.subscriptions.clear();
-      expect((await manageGraphSubscription(lifecycle("reauthorizationRequired"), deps())).action).toBe("created");
+      expect((await manageGraphSubscription(lifecycle("reauthorizationRequired", await currentId()), deps())).action).toBe("created");
       const s = sink();
-      expect((await manageGraphSubscription(lifecycle("missed"), deps(now, s))).action).toBe("sweep-requested");
+      expect((await manageGraphSubscription(lifecycle("missed", await currentId()), deps(now, s))).action).toBe("sweep-requested");
       expect(s.published).toEqual([{ detailType: "Entra.SweepRequested", detail: expect.any(Object) }]);
+    });
+
+    it("repeated, stale or unknown lifecycle notifications create nothing", async () => {
+      const count = graph.subscriptions.size;
+      const old = envelope("Graph.SubscriptionLifecycle", { lifecycleEvent: "subscriptionRemoved", subscriptionId: "an-older-one", receivedAt: "t" });
+      for (let i = 0; i < 5; i++) expect((await manageGraphSubscription(old, deps())).action).toBe("skipped");
+      const current = String((await store.getItem("GRAPH", "SUBSCRIPTION"))!.id);
+      expect((await manageGraphSubscription(envelope("Graph.SubscriptionLifecycle", { lifecycleEvent: "whatever", subscriptionId: current, receivedAt: "t" }), deps())).action).toBe("skipped");
+      expect(graph.subscriptions.size).toBe(count);
     });
   });
 });

@@ -112,6 +112,37 @@ describe("HR webhooks (HMAC-SHA256, timestamp window)", () => {
     expect(res.statusCode).toBe(401);
   });
 
+  it("timestamps are unix seconds only: a millisecond timestamp is refused", async () => {
+    const ms = String(now);
+    expect((await hrHook(http("POST", "/hooks/hr", termination, signHr(termination, ms)), deps())).statusCode).toBe(401);
+  });
+
+  it("BambooHR: digits moved from the body's end into the timestamp do not verify (a splice replay)", async () => {
+    const body = "employees[0][action]=Deleted&employees[0][id]=40180";
+    const original = signBamboo(body);
+    const spliced = { "X-BambooHR-Timestamp": `180${original["X-BambooHR-Timestamp"]}`, "X-BambooHR-Signature": original["X-BambooHR-Signature"] };
+    const res = await hrHook(http("POST", "/hooks/bamboohr", body.slice(0, -3), { ...spliced, "Content-Type": "application/x-www-form-urlencoded" }), { ...deps(), now: () => now + 1000 });
+    expect(res.statusCode).toBe(401);
+  });
+
+  it("BambooHR: a large form delivery is processed whole, the termination at its end included", async () => {
+    const s = sink();
+    const parts: string[] = [];
+    for (let i = 0; i < 600; i++) {
+      parts.push(`employees[${i}][action]=Updated&employees[${i}][id]=${7000 + i}&employees[${i}][timestamp]=2026-12-03T10%3A00%3A00Z&employees[${i}][fields][Status]=${i === 599 ? "Terminated" : "Active"}&employees[${i}][fields][Work%20Email]=p${i}%40example.com&employees[${i}][fields][A]=1&employees[${i}][fields][B]=2&employees[${i}][fields][C]=3&employees[${i}][fields][D]=4`);
+    }
+    const body = parts.join("&");
+    const res = await hrHook(http("POST", "/hooks/bamboohr", body, { ...signBamboo(body), "Content-Type": "application/x-www-form-urlencoded" }), deps(s));
+    expect(res.statusCode).toBe(200);
+    expect(s.published.map((e) => e.detail.subject.hrId)).toEqual(["7599"]);
+  });
+
+  it("a content type that merely mentions the form type is not parsed as a form", async () => {
+    const body = "employees[0][id]=1&employees[0][action]=Deleted";
+    const res = await hrHook(http("POST", "/hooks/bamboohr", body, { ...signBamboo(body), "Content-Type": "text/plain; x=application/x-www-form-urlencoded" }), deps());
+    expect(res.statusCode).toBe(400);
+  });
+
   it("a body over the limit is 413 before any signature work", async () => {
     const big = "x".repeat(300 * 1024);
     expect((await hrHook(http("POST", "/hooks/hr", big, signHr(big)), deps())).statusCode).toBe(413);
