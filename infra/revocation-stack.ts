@@ -68,6 +68,8 @@ export class RevocationStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
+      // Rate-limit counters expire on their own; nothing else in the ledger carries this attribute.
+      timeToLiveAttribute: "expiresAt",
     });
 
     this.bus = new EventBus(this, "Bus", { description: "Canonical identity events: arrivals, departures, outcomes" });
@@ -171,6 +173,10 @@ export class RevocationStack extends Stack {
       FunctionName.StartOffboarding,
       FunctionName.StartDueDepartures,
       FunctionName.ScimRevoke,
+      // These count their calls under the downstream's rate limit in the table.
+      FunctionName.ScimVerify,
+      FunctionName.IdpRevoke,
+      FunctionName.IdpVerify,
       FunctionName.RecordAppOutcome,
       FunctionName.CloseRun,
       FunctionName.EntraUserCheck,

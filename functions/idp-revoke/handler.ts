@@ -2,8 +2,10 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import { catalogFromEnv } from "../lib/catalog";
 import { logger } from "../lib/observability";
+import { RateLimiter } from "../lib/rate-limit";
+import { storeFromEnv } from "../lib/store";
 import { idpClientFactory, idpRevoke } from "./idp-revoke";
 
 export const handler = middy()
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .handler((event: unknown) => idpRevoke(event, { clientFor: idpClientFactory(catalogFromEnv()) }));
+  .handler((event: unknown) => idpRevoke(event, { clientFor: idpClientFactory(catalogFromEnv(), fetch, new RateLimiter(storeFromEnv())) }));

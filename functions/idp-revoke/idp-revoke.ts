@@ -5,14 +5,15 @@ import type { Evidence } from "../lib/http";
 import type { IdpClient, IdpDisableResult } from "../lib/idp";
 import { logger } from "../lib/observability";
 import { OktaClient } from "../lib/okta";
+import type { RateLimiter } from "../lib/rate-limit";
 import { IdpStepInput } from "../lib/runs";
 
 export type IdpClientFactory = (id: "okta" | "entra") => IdpClient;
 
-export function idpClientFactory(catalog: Catalog, fetchImpl: typeof fetch = fetch): IdpClientFactory {
+export function idpClientFactory(catalog: Catalog, fetchImpl: typeof fetch = fetch, limiter?: RateLimiter): IdpClientFactory {
   return (id) => {
-    if (id === "okta" && catalog.idp.okta) return OktaClient.fromSettings(catalog.idp.okta, fetchImpl);
-    if (id === "entra" && catalog.idp.entra) return new GraphClient(catalog.idp.entra, fetchImpl);
+    if (id === "okta" && catalog.idp.okta) return OktaClient.fromSettings(catalog.idp.okta, fetchImpl, limiter);
+    if (id === "entra" && catalog.idp.entra) return new GraphClient(catalog.idp.entra, fetchImpl, () => new Date(), limiter);
     throw new ConfigError(`IdP ${id} is not configured`);
   };
 }

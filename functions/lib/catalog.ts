@@ -22,6 +22,10 @@ export const ScimSettings = z.object({
   /** Attributes tried in order to find the person's account when no SCIM id is recorded. */
   matchBy: z.array(z.enum(["userName", "emails.value", "externalId"])).min(1).default(["userName", "emails.value"]),
   timeoutMs: z.number().int().min(100).max(30_000).default(5_000),
+  /** Calls per minute this app allows, kept across every concurrent run. */
+  rateLimitPerMinute: z.number().int().min(1).max(1_000_000).optional(),
+  /** Apps that share one limit (Slack's SCIM limits are org-wide) name the same bucket. */
+  rateLimitBucket: z.string().min(1).max(128).optional(),
 });
 export type ScimSettings = z.infer<typeof ScimSettings>;
 
@@ -75,6 +79,8 @@ export const OktaSettings = z.object({
   /** Also revoke the user's OAuth grants to apps (DELETE /users/{id}/grants). */
   revokeGrants: z.boolean().default(true),
   timeoutMs: z.number().int().min(100).max(30_000).default(5_000),
+  /** Management API calls per minute, across all runs; below Okta's per-org buckets by default. */
+  rateLimitPerMinute: z.number().int().min(1).max(100_000).default(300),
 });
 export type OktaSettings = z.infer<typeof OktaSettings>;
 
@@ -90,6 +96,8 @@ export const EntraSettings = z.object({
     z.object({ type: z.literal("certificate"), privateKeyRef: z.string().min(1), thumbprint: z.string().regex(/^[0-9A-Fa-f]{40}$/, "must be the certificate's SHA-1 thumbprint in hex") }),
   ]),
   timeoutMs: z.number().int().min(100).max(30_000).default(5_000),
+  /** Graph calls per minute, across all runs. */
+  rateLimitPerMinute: z.number().int().min(1).max(100_000).default(600),
 });
 export type EntraSettings = z.infer<typeof EntraSettings>;
 

@@ -3,6 +3,7 @@ import { Permanent, Unverified } from "./errors";
 import { type Evidence, type HttpAnswer, request } from "./http";
 import { cachedToken, type IdpClient, type IdpDisableResult, type IdpVerifyResult } from "./idp";
 import { clientAssertion } from "./jwt";
+import type { RateLimiter } from "./rate-limit";
 import { resolveSecret } from "./secrets";
 
 /**
@@ -19,6 +20,7 @@ export class GraphClient implements IdpClient {
     private readonly settings: EntraSettings,
     private readonly fetchImpl: typeof fetch = fetch,
     private readonly clock: () => Date = () => new Date(),
+    private readonly limiter?: RateLimiter,
   ) {
     this.tokenUrl = settings.tokenUrl ?? `https://login.microsoftonline.com/${encodeURIComponent(settings.tenantId)}/oauth2/v2.0/token`;
   }
@@ -63,6 +65,7 @@ export class GraphClient implements IdpClient {
       fetchImpl: this.fetchImpl,
       clock: this.clock,
       evidence: this.evidence,
+      beforeRequest: this.limiter ? () => this.limiter!.acquire({ bucket: `graph:${this.settings.tenantId}`, perMinute: this.settings.rateLimitPerMinute }) : undefined,
     });
   }
 

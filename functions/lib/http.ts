@@ -52,7 +52,12 @@ export interface RequestOptions {
   evidence: Evidence[];
   /** How this vendor says when to come back after a 429 (seconds from now). */
   retryAfter?: (headers: Headers, now: number) => number | undefined;
+  /** Waits for room under the downstream's rate limit before each call. */
+  beforeRequest?: () => Promise<void>;
 }
+
+/** A 429 asking for at most this long is waited out here, once; longer waits go to the state machine's backoff. */
+const SHORT_WAIT_SECONDS = 5;
 
 /** Paths can hold personal data (filters, logins); messages that may reach logs keep only the shape. */
 export function redactPath(path: string): string {
@@ -65,6 +70,18 @@ export function redactPath(path: string): string {
  * detail. 404 is returned to the caller: for revocation "already gone" is usually success.
  */
 export async function request(o: RequestOptions): Promise<HttpAnswer> {
+  try {
+    return await requestOnce(o);
+  } catch (e) {
+    const wait = e instanceof Throttled ? e.retryAfterSeconds : undefined;
+    if (wait === undefined || wait > SHORT_WAIT_SECONDS) throw e;
+    await new Promise((r) => setTimeout(r, wait * 1000 + 50));
+    return requestOnce(o);
+  }
+}
+
+async function requestOnce(o: RequestOptions): Promise<HttpAnswer> {
+  await o.beforeRequest?.();
   const at = o.clock().toISOString();
   let response: Response;
   try {

@@ -3,6 +3,7 @@ import { Permanent, Unverified } from "./errors";
 import { type Evidence, type HttpAnswer, request } from "./http";
 import { cachedToken, type IdpAction, type IdpClient, type IdpDisableResult, type IdpVerifyResult } from "./idp";
 import { clientAssertion } from "./jwt";
+import type { RateLimiter } from "./rate-limit";
 import { resolveSecret } from "./secrets";
 
 /** Okta answers 429 with X-Rate-Limit-Reset: the epoch second at which the bucket refills. */
@@ -29,9 +30,10 @@ export class OktaClient implements IdpClient {
     private readonly authorization: () => Promise<string>,
     private readonly fetchImpl: typeof fetch = fetch,
     private readonly clock: () => Date = () => new Date(),
+    private readonly limiter?: RateLimiter,
   ) {}
 
-  static fromSettings(settings: OktaSettings, fetchImpl: typeof fetch = fetch): OktaClient {
+  static fromSettings(settings: OktaSettings, fetchImpl: typeof fetch = fetch, limiter?: RateLimiter): OktaClient {
     let client: OktaClient;
     const authorization = async () => {
       const auth = settings.auth;
@@ -52,7 +54,7 @@ export class OktaClient implements IdpClient {
       });
       return `Bearer ${token}`;
     };
-    client = new OktaClient(settings, authorization, fetchImpl);
+    client = new OktaClient(settings, authorization, fetchImpl, () => new Date(), limiter);
     return client;
   }
 
@@ -68,6 +70,8 @@ export class OktaClient implements IdpClient {
       clock: this.clock,
       evidence: this.evidence,
       retryAfter: oktaRetryAfter,
+      // The token endpoint has its own bucket; the Management API calls share this one.
+      beforeRequest: auth === "api" && this.limiter ? () => this.limiter!.acquire({ bucket: `okta:${this.settings.orgUrl}`, perMinute: this.settings.rateLimitPerMinute }) : undefined,
     });
   }
 

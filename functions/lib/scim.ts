@@ -1,6 +1,7 @@
 import type { AppEntry, ScimSettings } from "./catalog";
 import { Permanent } from "./errors";
 import { type Evidence, type HttpAnswer, request } from "./http";
+import type { RateLimiter } from "./rate-limit";
 
 export { parseRetryAfter } from "./http";
 import { resolveSecret } from "./secrets";
@@ -29,11 +30,14 @@ export class ScimClient {
     private readonly token: string,
     private readonly fetchImpl: typeof fetch = fetch,
     private readonly clock: () => Date = () => new Date(),
+    private readonly beforeRequest?: () => Promise<void>,
   ) {}
 
-  static async forApp(app: AppEntry, fetchImpl: typeof fetch = fetch): Promise<ScimClient> {
+  static async forApp(app: AppEntry, fetchImpl: typeof fetch = fetch, limiter?: RateLimiter): Promise<ScimClient> {
     if (!app.scim) throw new Permanent(`app ${app.id} has no SCIM settings`);
-    return new ScimClient(app.scim, await resolveSecret(app.scim.tokenRef), fetchImpl);
+    const { rateLimitPerMinute, rateLimitBucket } = app.scim;
+    const pace = limiter && rateLimitPerMinute ? () => limiter.acquire({ bucket: `scim:${rateLimitBucket ?? app.id}`, perMinute: rateLimitPerMinute }) : undefined;
+    return new ScimClient(app.scim, await resolveSecret(app.scim.tokenRef), fetchImpl, () => new Date(), pace);
   }
 
   private request(method: string, path: string, body?: unknown): Promise<HttpAnswer> {
@@ -51,6 +55,7 @@ export class ScimClient {
       fetchImpl: this.fetchImpl,
       clock: this.clock,
       evidence: this.evidence,
+      beforeRequest: this.beforeRequest,
     });
   }
 

@@ -499,6 +499,25 @@ export class Store {
     }
   }
 
+  /** Adds one to a counter if it is below `limit`; false when it is not. `expiresAt` (epoch seconds) is the item's TTL. */
+  async incrementIfBelow(pk: string, sk: string, limit: number, expiresAt: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk, sk },
+          UpdateExpression: "ADD used :one SET expiresAt = :ttl",
+          ConditionExpression: "attribute_not_exists(used) OR used < :limit",
+          ExpressionAttributeValues: { ":one": 1, ":limit": limit, ":ttl": expiresAt },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
   /** Generic conditional put used for items whose first write wins. */
   async putIfAbsent(item: Record<string, unknown>): Promise<boolean> {
     try {

@@ -1,6 +1,7 @@
 import type { Catalog } from "../lib/catalog";
 import { Permanent } from "../lib/errors";
 import { logger } from "../lib/observability";
+import type { RateLimiter } from "../lib/rate-limit";
 import { AppStepInput } from "../lib/runs";
 import { ScimClient, type ScimEvidence } from "../lib/scim";
 import type { Store } from "../lib/store";
@@ -43,10 +44,10 @@ export async function scimRevoke(rawInput: unknown, deps: ScimStepDeps): Promise
   }
 }
 
-export function scimClientFactory(catalog: Catalog): (appId: string) => Promise<ScimClient> {
+export function scimClientFactory(catalog: Catalog, limiter?: RateLimiter): (appId: string) => Promise<ScimClient> {
   return (appId) => {
     const app = catalog.apps.find((a) => a.id === appId);
     if (!app?.scim) throw new Permanent(`app ${appId} has no SCIM settings in the catalog`);
-    return ScimClient.forApp(app);
+    return ScimClient.forApp(app, fetch, limiter);
   };
 }

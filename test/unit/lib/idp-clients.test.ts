@@ -74,10 +74,19 @@ describe("Okta front door", () => {
     expect(e.message).not.toContain("wrong");
   });
 
-  it("429 is Throttled with the wait taken from X-Rate-Limit-Reset", async () => {
+  it("a 429 whose X-Rate-Limit-Reset is seconds away is waited out here, once, and the call succeeds", async () => {
     okta.addUser("00uD", "dan@example.com");
     okta.inject(oktaRateLimited(1));
-    const e = (await oktaClient().disable("00uD", "deactivate").catch((x: unknown) => x)) as Throttled;
+    const client = oktaClient();
+    await client.disable("00uD", "deactivate");
+    okta.clearFaults();
+    expect(client.evidence.slice(0, 2).map((e) => e.status)).toEqual([429, 200]);
+  });
+
+  it("a 429 that persists is Throttled, with the wait taken from X-Rate-Limit-Reset, for the state machine's backoff", async () => {
+    okta.addUser("00uD2", "dan2@example.com");
+    okta.inject(oktaRateLimited(2));
+    const e = (await oktaClient().disable("00uD2", "deactivate").catch((x: unknown) => x)) as Throttled;
     okta.clearFaults();
     expect(e).toBeInstanceOf(Throttled);
     expect(e.retryAfterSeconds).toBeGreaterThanOrEqual(0);
@@ -86,7 +95,7 @@ describe("Okta front door", () => {
   });
 
   it("a login in a path never reaches an error message (logs), only the evidence", async () => {
-    okta.inject(oktaRateLimited(1));
+    okta.inject(oktaRateLimited(2));
     const e = (await oktaClient().disable("eve@example.com", "deactivate").catch((x: unknown) => x)) as Error;
     okta.clearFaults();
     expect(e.message).not.toContain("eve@example.com");
