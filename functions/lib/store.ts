@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { requiredEnv } from "./config";
 import { IdentityConflict } from "./errors";
@@ -237,22 +237,14 @@ export class Store {
    * so a replayed old arrival cannot. Returns whether it reopened.
    */
   async reopenRevokedAccount(subjectId: string, appId: string, arrival: { occurredAt: string; sourceEventId: string; accountName?: string }): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: `SUBJECT#${subjectId}`, sk: `ACCOUNT#${appId}` },
-          UpdateExpression: "SET #state = :active, reopenedAt = :at, sourceEventId = :event, accountName = :name REMOVE scimId, verifiedAt",
-          ConditionExpression: "#state = :revoked AND revokedAt < :at",
-          ExpressionAttributeNames: { "#state": "state" },
-          ExpressionAttributeValues: { ":active": "ACTIVE", ":revoked": "REVOKED", ":at": arrival.occurredAt, ":event": arrival.sourceEventId, ":name": arrival.accountName ?? null },
-        }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+    return this.tryUpdate({
+      TableName: this.tableName,
+      Key: { pk: `SUBJECT#${subjectId}`, sk: `ACCOUNT#${appId}` },
+      UpdateExpression: "SET #state = :active, reopenedAt = :at, sourceEventId = :event, accountName = :name REMOVE scimId, verifiedAt",
+      ConditionExpression: "#state = :revoked AND revokedAt < :at",
+      ExpressionAttributeNames: { "#state": "state" },
+      ExpressionAttributeValues: { ":active": "ACTIVE", ":revoked": "REVOKED", ":at": arrival.occurredAt, ":event": arrival.sourceEventId, ":name": arrival.accountName ?? null },
+    });
   }
 
   async getAccount(subjectId: string, appId: string): Promise<Account | undefined> {
@@ -282,20 +274,13 @@ export class Store {
    */
   async beginDeparture(input: { subjectId: string; runName: string; trigger: Trigger; now: string }): Promise<{ owner: boolean; runName?: string; status: SubjectStatus }> {
     const { subjectId, runName, trigger, now } = input;
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: `SUBJECT#${subjectId}`, sk: "PROFILE" },
-          UpdateExpression: "SET #status = :departing, departedAt = if_not_exists(departedAt, :at), currentRun = :run",
-          // NEEDS_ATTENTION may be re-driven by a new departure; DEPARTING and OFFBOARDED may not.
-          ConditionExpression: "attribute_exists(pk) AND (#status = :active OR #status = :attention)",
-          ExpressionAttributeNames: { "#status": "status" },
-          ExpressionAttributeValues: { ":departing": "DEPARTING", ":active": "ACTIVE", ":attention": "NEEDS_ATTENTION", ":at": trigger.occurredAt, ":run": runName },
-        }),
-      );
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
+    const claimed = await this.conditionalProfileUpdate(subjectId, {
+      UpdateExpression: "SET #status = :departing, departedAt = if_not_exists(departedAt, :at), currentRun = :run",
+      // NEEDS_ATTENTION may be re-driven by a new departure; DEPARTING and OFFBOARDED may not.
+      ConditionExpression: "attribute_exists(pk) AND (#status = :active OR #status = :attention)",
+      ExpressionAttributeValues: { ":departing": "DEPARTING", ":active": "ACTIVE", ":attention": "NEEDS_ATTENTION", ":at": trigger.occurredAt, ":run": runName },
+    });
+    if (!claimed) {
       const profile = await this.getProfile(subjectId);
       return { owner: false, runName: profile?.currentRun ?? profile?.lastRun, status: profile?.status ?? "ACTIVE" };
     }
@@ -314,22 +299,14 @@ export class Store {
       values[`:f${i}`] = v;
       return `#f${i} = :f${i}`;
     });
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: `SUBJECT#${subjectId}`, sk: `ACCOUNT#${appId}` },
-          UpdateExpression: `SET ${sets.join(", ")}`,
-          ConditionExpression: "attribute_exists(pk) AND NOT (#state IN (:revoked, :retained))",
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+    return this.tryUpdate({
+      TableName: this.tableName,
+      Key: { pk: `SUBJECT#${subjectId}`, sk: `ACCOUNT#${appId}` },
+      UpdateExpression: `SET ${sets.join(", ")}`,
+      ConditionExpression: "attribute_exists(pk) AND NOT (#state IN (:revoked, :retained))",
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    });
   }
 
   async completeRun(input: {
@@ -369,9 +346,14 @@ export class Store {
     });
   }
 
-  private async conditionalProfileUpdate(subjectId: string, update: { UpdateExpression: string; ConditionExpression: string; ExpressionAttributeValues: Record<string, unknown> }): Promise<boolean> {
+  private conditionalProfileUpdate(subjectId: string, update: { UpdateExpression: string; ConditionExpression: string; ExpressionAttributeValues: Record<string, unknown> }): Promise<boolean> {
+    return this.tryUpdate({ TableName: this.tableName, Key: { pk: `SUBJECT#${subjectId}`, sk: "PROFILE" }, ExpressionAttributeNames: { "#status": "status" }, ...update });
+  }
+
+  /** An UpdateItem whose condition may not hold: false when it did not, the error for anything else. */
+  private async tryUpdate(input: UpdateCommandInput): Promise<boolean> {
     try {
-      await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: { pk: `SUBJECT#${subjectId}`, sk: "PROFILE" }, ExpressionAttributeNames: { "#status": "status" }, ...update }));
+      await this.doc.send(new UpdateCommand(input));
       return true;
     } catch (e) {
       if (isConditionFailure(e)) return false;
@@ -407,21 +389,15 @@ export class Store {
 
   /** Claims a due departure once (SCHEDULED → STARTED), so two scheduler runs cannot both start it. */
   async claimDueDeparture(item: { sk: string; subjectId: string; effectiveAt: string; sourceEventId: string }, now: string): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: "SCHEDULED", sk: item.sk },
-          UpdateExpression: "SET #state = :started, startedAt = :now",
-          ConditionExpression: "#state = :scheduled",
-          ExpressionAttributeNames: { "#state": "state" },
-          ExpressionAttributeValues: { ":started": "STARTED", ":scheduled": "SCHEDULED", ":now": now },
-        }),
-      );
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+    const claimed = await this.tryUpdate({
+      TableName: this.tableName,
+      Key: { pk: "SCHEDULED", sk: item.sk },
+      UpdateExpression: "SET #state = :started, startedAt = :now",
+      ConditionExpression: "#state = :scheduled",
+      ExpressionAttributeNames: { "#state": "state" },
+      ExpressionAttributeValues: { ":started": "STARTED", ":scheduled": "SCHEDULED", ":now": now },
+    });
+    if (!claimed) return false;
     await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,
@@ -444,21 +420,17 @@ export class Store {
     let result: "cancelled" | "already-started" = "already-started";
     for (const item of mine) {
       const globalKey = { pk: "SCHEDULED", sk: `${String(item.effectiveAt)}#${subjectId}#${cancels}` };
-      try {
-        await this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: globalKey,
-            UpdateExpression: "SET #state = :cancelled, cancelledAt = :now",
-            ConditionExpression: "#state = :scheduled",
-            ExpressionAttributeNames: { "#state": "state" },
-            ExpressionAttributeValues: { ":cancelled": "CANCELLED", ":scheduled": "SCHEDULED", ":now": now },
-          }),
-        );
+      const cancelled = await this.tryUpdate({
+        TableName: this.tableName,
+        Key: globalKey,
+        UpdateExpression: "SET #state = :cancelled, cancelledAt = :now",
+        ConditionExpression: "#state = :scheduled",
+        ExpressionAttributeNames: { "#state": "state" },
+        ExpressionAttributeValues: { ":cancelled": "CANCELLED", ":scheduled": "SCHEDULED", ":now": now },
+      });
+      if (cancelled) {
         await this.putItem({ ...item, state: "CANCELLED", cancelledAt: now });
         result = "cancelled";
-      } catch (e) {
-        if (!isConditionFailure(e)) throw e;
       }
     }
     return result;
@@ -481,41 +453,25 @@ export class Store {
   /** Closes an OPEN task once; false when it was already closed (by someone else, or by a timeout). */
   async closeTask(taskId: string, fields: { state: Exclude<HumanTask["state"], "OPEN">; closedAt: string; closedBy?: string; note?: string }): Promise<boolean> {
     const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: "TASKS", sk: taskId },
-          UpdateExpression: `SET ${entries.map((_, i) => `#f${i} = :f${i}`).join(", ")}`,
-          ConditionExpression: "#state = :open",
-          ExpressionAttributeNames: { ...Object.fromEntries(entries.map(([k], i) => [`#f${i}`, k])), "#state": "state" },
-          ExpressionAttributeValues: { ...Object.fromEntries(entries.map(([, v], i) => [`:f${i}`, v])), ":open": "OPEN" },
-        }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+    return this.tryUpdate({
+      TableName: this.tableName,
+      Key: { pk: "TASKS", sk: taskId },
+      UpdateExpression: `SET ${entries.map((_, i) => `#f${i} = :f${i}`).join(", ")}`,
+      ConditionExpression: "#state = :open",
+      ExpressionAttributeNames: { ...Object.fromEntries(entries.map(([k], i) => [`#f${i}`, k])), "#state": "state" },
+      ExpressionAttributeValues: { ...Object.fromEntries(entries.map(([, v], i) => [`:f${i}`, v])), ":open": "OPEN" },
+    });
   }
 
   /** Adds one to a counter if it is below `limit`; false when it is not. `expiresAt` (epoch seconds) is the item's TTL. */
   async incrementIfBelow(pk: string, sk: string, limit: number, expiresAt: number): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk, sk },
-          UpdateExpression: "ADD used :one SET expiresAt = :ttl",
-          ConditionExpression: "attribute_not_exists(used) OR used < :limit",
-          ExpressionAttributeValues: { ":one": 1, ":limit": limit, ":ttl": expiresAt },
-        }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+    return this.tryUpdate({
+      TableName: this.tableName,
+      Key: { pk, sk },
+      UpdateExpression: "ADD used :one SET expiresAt = :ttl",
+      ConditionExpression: "attribute_not_exists(used) OR used < :limit",
+      ExpressionAttributeValues: { ":one": 1, ":limit": limit, ":ttl": expiresAt },
+    });
   }
 
   /** Generic conditional put used for items whose first write wins. */
