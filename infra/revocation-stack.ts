@@ -215,7 +215,7 @@ export class RevocationStack extends Stack {
       const secret = Secret.fromSecretCompleteArn(this, id, ref);
       for (const name of users) secret.grantRead(functions[name]);
     };
-    for (const app of props.catalog.apps) grantSecret(`secret-${app.id}`, app.scim?.tokenRef, [FunctionName.ScimRevoke, FunctionName.ScimVerify]);
+    for (const app of props.catalog.apps) grantSecret(`secret-${app.id}`, app.scim?.tokenRef ?? app.scim?.oauth?.clientSecretRef, [FunctionName.ScimRevoke, FunctionName.ScimVerify]);
     const { okta, entra } = props.catalog.idp;
     const idpFunctions = [FunctionName.IdpRevoke, FunctionName.IdpVerify];
     if (okta) grantSecret("secret-okta", okta.auth.type === "api-token" ? okta.auth.tokenRef : okta.auth.privateKeyRef, idpFunctions);

@@ -15,8 +15,11 @@ export type { Fault };
 
 type UserRecord = Record<string, unknown> & { id: string; userName: string; active?: boolean };
 
+type GroupRecord = Record<string, unknown> & { id: string; displayName: string; members?: Array<{ value: string; display?: string }> };
+
 interface AppContext {
   users: Map<string, UserRecord>;
+  groups: Map<string, GroupRecord>;
   ignoreDeactivation: boolean;
 }
 
@@ -56,6 +59,32 @@ function declareUserResource() {
       const { users } = ctx as AppContext;
       if (!resource.id || !users.delete(resource.id)) throw new SCIMMY.Types.Error(404, "noTarget", `Resource ${resource.id} not found`);
     });
+  // Groups model the app's roles: offboarding removes the person from each, and only the person.
+  SCIMMY.Resources.declare(SCIMMY.Resources.Group)
+    .ingress((resource, data, ctx) => {
+      const { groups } = ctx as AppContext;
+      const id = resource.id ?? randomUUID();
+      if (resource.id && !groups.has(resource.id)) throw new SCIMMY.Types.Error(404, "noTarget", `Resource ${resource.id} not found`);
+      const record = { ...(data as object), id, meta: { resourceType: "Group", lastModified: new Date().toISOString() } } as unknown as GroupRecord;
+      // scimmy drops `members` when the last one is removed, and its own filter then fails on the group.
+      if (!Array.isArray(record.members)) record.members = [];
+      groups.set(id, record);
+      return record;
+    })
+    .egress((resource, ctx) => {
+      const { groups } = ctx as AppContext;
+      if (resource.id) {
+        const group = groups.get(resource.id);
+        if (!group) throw new SCIMMY.Types.Error(404, "noTarget", `Resource ${resource.id} not found`);
+        return group;
+      }
+      const all = [...groups.values()];
+      return resource.filter ? resource.filter.match(all) : all;
+    })
+    .degress((resource, ctx) => {
+      const { groups } = ctx as AppContext;
+      if (!resource.id || !groups.delete(resource.id)) throw new SCIMMY.Types.Error(404, "noTarget", `Resource ${resource.id} not found`);
+    });
 }
 
 export interface ScimAppOptions {
@@ -65,7 +94,8 @@ export interface ScimAppOptions {
 
 export class ScimApp extends StandIn {
   readonly users = new Map<string, UserRecord>();
-  private readonly context: AppContext = { users: this.users, ignoreDeactivation: false };
+  readonly groups = new Map<string, GroupRecord>();
+  private readonly context: AppContext = { users: this.users, groups: this.groups, ignoreDeactivation: false };
 
   constructor(private readonly options: ScimAppOptions) {
     super(options.latencyMs);
@@ -78,6 +108,12 @@ export class ScimApp extends StandIn {
 
   protected routes(app: express.Express) {
     const token = this.options.token;
+    // Express 5 returns a new req.query object on every read, so scimmy-routers' cast of startIndex
+    // and count to numbers is lost and paging is ignored; a plain, writable query object fixes that.
+    app.use((req: Request, _res: Response, next: () => void) => {
+      Object.defineProperty(req, "query", { value: { ...req.query }, writable: true, configurable: true });
+      next();
+    });
     app.use(
       "/scim/v2",
       new SCIMMYRouters({
@@ -105,6 +141,13 @@ export class ScimApp extends StandIn {
     };
     this.users.set(record.id, record);
     return record;
+  }
+
+  /** A role in the app, with members by user id. */
+  addGroup(displayName: string, memberIds: string[]): GroupRecord {
+    const group: GroupRecord = { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], id: randomUUID(), displayName, members: memberIds.map((value) => ({ value })) };
+    this.groups.set(group.id, group);
+    return group;
   }
 
   findByUserName(userName: string): UserRecord | undefined {

@@ -14,10 +14,17 @@ export const DeactivateMethod = z.enum([
   "delete",
 ]);
 
-export const ScimSettings = z.object({
+export const ScimSettings = z
+  .object({
   baseUrl: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, "")),
-  /** An environment variable name (local runtime) or a Secrets Manager ARN (AWS). Never the token itself. */
-  tokenRef: z.string().min(1),
+  /** A bearer token by reference: an environment variable name (local runtime) or a Secrets Manager ARN (AWS). */
+  tokenRef: z.string().min(1).optional(),
+  /** Or OAuth 2.0 client credentials, for apps that issue short-lived tokens. */
+  oauth: z
+    .object({ tokenUrl: z.url({ protocol: /^https?$/ }), clientId: z.string().min(1), clientSecretRef: z.string().min(1), scope: z.string().optional() })
+    .optional(),
+  /** The app models roles as SCIM Groups: remove the person from each (and only the person). */
+  groups: z.boolean().default(false),
   deactivate: DeactivateMethod.default("patch"),
   /** Attributes tried in order to find the person's account when no SCIM id is recorded. */
   matchBy: z.array(z.enum(["userName", "emails.value", "externalId"])).min(1).default(["userName", "emails.value"]),
@@ -26,7 +33,8 @@ export const ScimSettings = z.object({
   rateLimitPerMinute: z.number().int().min(1).max(1_000_000).optional(),
   /** Apps that share one limit (Slack's SCIM limits are org-wide) name the same bucket. */
   rateLimitBucket: z.string().min(1).max(128).optional(),
-});
+  })
+  .refine((s) => Boolean(s.tokenRef) !== Boolean(s.oauth), { message: "needs exactly one of tokenRef or oauth", path: ["tokenRef"] });
 export type ScimSettings = z.infer<typeof ScimSettings>;
 
 export const AppEntry = z

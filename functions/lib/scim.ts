@@ -4,7 +4,30 @@ import { type Evidence, type HttpAnswer, request } from "./http";
 import type { RateLimiter } from "./rate-limit";
 
 export { parseRetryAfter } from "./http";
+import { cachedToken } from "./idp";
 import { resolveSecret } from "./secrets";
+
+/** OAuth 2.0 client credentials (RFC 6749 §4.4) for apps whose SCIM API takes short-lived tokens. */
+async function clientCredentialsToken(oauth: NonNullable<ScimSettings["oauth"]>, timeoutMs: number, fetchImpl: typeof fetch): Promise<string> {
+  return cachedToken(`scim:${oauth.tokenUrl}:${oauth.clientId}`, async () => {
+    const url = new URL(oauth.tokenUrl);
+    const form = new URLSearchParams({ grant_type: "client_credentials", client_id: oauth.clientId, client_secret: await resolveSecret(oauth.clientSecretRef), ...(oauth.scope ? { scope: oauth.scope } : {}) });
+    const res = await request({
+      baseUrl: url.origin,
+      method: "POST",
+      path: `${url.pathname}${url.search}`,
+      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+      body: form.toString(),
+      timeoutMs,
+      fetchImpl,
+      clock: () => new Date(),
+      evidence: [],
+    });
+    const body = res.body as { access_token?: string; expires_in?: number | string };
+    if (!body?.access_token) throw new Permanent("the SCIM app's token endpoint answered without an access_token");
+    return { token: body.access_token, expiresInSeconds: Number(body.expires_in) || 3600 };
+  });
+}
 
 export type ScimEvidence = Evidence;
 
@@ -35,9 +58,63 @@ export class ScimClient {
 
   static async forApp(app: AppEntry, fetchImpl: typeof fetch = fetch, limiter?: RateLimiter): Promise<ScimClient> {
     if (!app.scim) throw new Permanent(`app ${app.id} has no SCIM settings`);
-    const { rateLimitPerMinute, rateLimitBucket } = app.scim;
+    const { rateLimitPerMinute, rateLimitBucket, oauth, tokenRef } = app.scim;
     const pace = limiter && rateLimitPerMinute ? () => limiter.acquire({ bucket: `scim:${rateLimitBucket ?? app.id}`, perMinute: rateLimitPerMinute }) : undefined;
-    return new ScimClient(app.scim, await resolveSecret(app.scim.tokenRef), fetchImpl, () => new Date(), pace);
+    const token = oauth ? await clientCredentialsToken(oauth, app.scim.timeoutMs, fetchImpl) : await resolveSecret(tokenRef!);
+    return new ScimClient(app.scim, token, fetchImpl, () => new Date(), pace);
+  }
+
+  /** Every account in the app, page by page (RFC 7644 §3.4.2.4), for reconciliation. */
+  async *listUsers(pageSize = 100): AsyncGenerator<ScimUser> {
+    let startIndex = 1;
+    for (;;) {
+      const res = await this.request("GET", `/Users?startIndex=${startIndex}&count=${pageSize}`);
+      if (res.status === 404) throw new Permanent("GET /Users answered 404: the SCIM base URL looks wrong");
+      const body = (res.body ?? {}) as { Resources?: unknown[]; totalResults?: unknown; itemsPerPage?: unknown };
+      const page = body.Resources ?? [];
+      for (const resource of page) yield asUser(resource);
+      // totalResults may arrive as a string; a provider that under-reports still stops on an empty page.
+      const total = Number(body.totalResults);
+      startIndex += page.length;
+      if (page.length === 0 || (Number.isFinite(total) && startIndex > total)) return;
+    }
+  }
+
+  /** The groups (roles) the app says this user is a member of. */
+  async groupsOf(userId: string): Promise<Array<{ id: string; displayName?: string }>> {
+    const groups: Array<{ id: string; displayName?: string }> = [];
+    const filter = encodeURIComponent(`members.value eq ${JSON.stringify(userId)}`);
+    let startIndex = 1;
+    for (;;) {
+      const res = await this.request("GET", `/Groups?filter=${filter}&startIndex=${startIndex}&count=100`);
+      if (res.status === 404) throw new Permanent("GET /Groups answered 404: this app does not serve SCIM Groups (set scim.groups to false)");
+      const body = (res.body ?? {}) as { Resources?: Array<{ id?: unknown; displayName?: unknown }>; totalResults?: unknown };
+      const page = body.Resources ?? [];
+      for (const g of page) if (typeof g.id === "string") groups.push({ id: g.id, displayName: typeof g.displayName === "string" ? g.displayName : undefined });
+      startIndex += page.length;
+      if (page.length === 0 || startIndex > Number(body.totalResults ?? 0)) return groups;
+    }
+  }
+
+  /**
+   * Removes this one member from a group, by a filtered path. Never `{op: "remove", path: "members"}`,
+   * which empties the group for everyone. A group already gone, or a member already removed (400
+   * noTarget), is the state wanted.
+   */
+  async removeFromGroup(groupId: string, userId: string): Promise<void> {
+    try {
+      await this.request("PATCH", `/Groups/${encodeURIComponent(groupId)}`, {
+        schemas: [PATCH_OP],
+        Operations: [{ op: "remove", path: `members[value eq ${JSON.stringify(userId)}]` }],
+      });
+    } catch (e) {
+      if (e instanceof Permanent && /\(noTarget\)/.test(e.message)) return;
+      throw e;
+    }
+  }
+
+  get managesGroups(): boolean {
+    return this.settings.groups;
   }
 
   private request(method: string, path: string, body?: unknown): Promise<HttpAnswer> {

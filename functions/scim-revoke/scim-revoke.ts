@@ -34,6 +34,8 @@ export async function scimRevoke(rawInput: unknown, deps: ScimStepDeps): Promise
     }
     if (user) {
       await deps.store.setAccountState(subjectId, app.appId, { state: "REVOKING", scimId: user.id });
+      // Roles first, so nothing the account can still do outlives the deactivation below.
+      if (client.managesGroups) for (const group of await client.groupsOf(user.id)) await client.removeFromGroup(group.id, user.id);
       await client.deactivate(user.id);
     }
     logger.info("scim deactivation sent", { subjectId, appId: app.appId, found: Boolean(user) });

@@ -28,5 +28,9 @@ export async function scimVerify(rawInput: unknown, deps: Pick<ScimStepDeps, "cl
     logger.warn("read-back shows account still active", { subjectId, appId: app.appId });
     throw new Unverified(`read-back of ${app.appId} shows active=${String(user.active)} after deactivation`);
   }
+  if (user && client.managesGroups) {
+    const left = await client.groupsOf(user.id);
+    if (left.length) throw new Unverified(`read-back of ${app.appId} shows the account still in ${left.length} group(s)`);
+  }
   return { verifiedAt: deps.now().toISOString(), readBack: user ? "inactive" : "absent", evidence: client.evidence };
 }

@@ -78,7 +78,8 @@ beforeAll(async () => {
         graph: { clientStateRef: "E2E_GRAPH_CLIENT_STATE", notificationUrl: "https://revoke.example.com/hooks/graph" },
       },
       apps: [
-        ...apps.map((a) => ({ id: a.id, name: a.name, mode: "scim", owner: "o@example.com", scim: { baseUrl: servers.get(a.id)!.baseUrl, tokenRef: a.tokenEnv }, okta: { appInstanceIds: [a.oktaInstanceId] } })),
+        // The wiki models its roles as SCIM Groups.
+        ...apps.map((a) => ({ id: a.id, name: a.name, mode: "scim", owner: "o@example.com", scim: { baseUrl: servers.get(a.id)!.baseUrl, tokenRef: a.tokenEnv, groups: a.id === "wiki" }, okta: { appInstanceIds: [a.oktaInstanceId] } })),
         { id: payroll.id, name: payroll.name, mode: "manual", owner: "payroll-admin@example.com", backupOwner: "it-oncall@example.com", okta: { appInstanceIds: [payroll.oktaInstanceId] } },
       ],
     }),
@@ -115,7 +116,13 @@ describe("a real termination revokes JIT accounts and proves it", () => {
       expect(servers.get(appId)!.findByUserName(payloads.email)?.active).toBe(false);
       const result = run!.results.find((r) => r.appId === appId)!;
       expect(result).toMatchObject({ state: "REVOKED", revokedAt: expect.any(String), verifiedAt: expect.any(String) });
-      expect(result.evidence.map((e) => `${e.method} ${e.status}`)).toEqual(["GET 200", "PATCH 200", "GET 200"]);
+      const calls = result.evidence.map((e) => `${e.method} ${String(e.path).split("?")[0]!.replace(/\/[0-9a-f-]{36}$/, "/{id}")} ${e.status}`);
+      // The wiki models roles as Groups: the person's memberships are looked up and read back too.
+      expect(calls).toEqual(
+        appId === "wiki"
+          ? ["GET /Users 200", "GET /Groups 200", "PATCH /Users/{id} 200", "GET /Users/{id} 200", "GET /Groups 200"]
+          : ["GET /Users 200", "PATCH /Users/{id} 200", "GET /Users/{id} 200"],
+      );
       expect(JSON.stringify(result.evidence)).not.toContain("token-");
     }
     const exec = await runtime.sfn.describe(run!.runName);
@@ -163,6 +170,21 @@ describe("a real termination revokes JIT accounts and proves it", () => {
     expect(run?.idpResults.find((i) => i.id === "okta")).toMatchObject({ state: "FAILED", error: { Error: "Transient" } });
     expect(run?.results).toEqual([expect.objectContaining({ appId: "crm", state: "REVOKED" })]);
     expect(run?.accessSurvivedMs).toBeNull();
+  });
+
+  it("in an app whose roles are SCIM Groups, the leaver is removed from each group, and only the leaver", async () => {
+    const email = "gia@example.com";
+    await post(ssoArrival(email, "wiki", "aaaaaaaa-0000-4000-8000-000000000060"));
+    await runtime.idle();
+    const wiki = servers.get("wiki")!;
+    const colleague = wiki.jitCreate("colleague@example.com");
+    const editors = wiki.addGroup("editors", [wiki.findByUserName(email)!.id, colleague.id]);
+    await post(termination(email, "t-gia"));
+    await runtime.idle();
+    const { run } = await statusOf(email);
+    expect(run?.results[0]).toMatchObject({ appId: "wiki", state: "REVOKED" });
+    expect(wiki.groups.get(editors.id)!.members).toEqual([{ value: colleague.id }]);
+    expect(run?.results[0]!.evidence.some((e) => e.method === "PATCH" && String(e.path).startsWith("/Groups/"))).toBe(true);
   });
 
   it("a termination for someone with no recorded arrivals ends OFFBOARDED with nothing to revoke", async () => {
