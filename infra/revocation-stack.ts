@@ -8,6 +8,7 @@ import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { Archive, EventBus, Rule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
+import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { Architecture, type IFunction, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
@@ -18,6 +19,7 @@ import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
+import { SubscriptionFilter } from "aws-cdk-lib/aws-sns";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cdk-lib/aws-stepfunctions";
 import type { Construct } from "constructs";
@@ -72,6 +74,19 @@ export class RevocationStack extends Stack {
       timeToLiveAttribute: "expiresAt",
     });
 
+    // EventBridge (rule dead-letter queues) and SNS (email dead-letter queue, encrypted topics) write
+    // into resources encrypted with this key; without these statements their dead letters would be lost.
+    for (const service of ["events.amazonaws.com", "sns.amazonaws.com"]) {
+      key.addToResourcePolicy(
+        new PolicyStatement({
+          principals: [new ServicePrincipal(service)],
+          actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
+          resources: ["*"], // in a key policy, "*" is this key
+          conditions: { StringEquals: { "aws:SourceAccount": this.account } },
+        }),
+      );
+    }
+
     this.bus = new EventBus(this, "Bus", { description: "Canonical identity events: arrivals, departures, outcomes" });
     new Archive(this, "BusArchive", {
       sourceEventBus: this.bus,
@@ -82,6 +97,10 @@ export class RevocationStack extends Stack {
 
     const alerts = new Topic(this, "Alerts", { displayName: "Revocation pipeline alerts", masterKey: key, enforceSSL: true });
     if (props.alertEmail) alerts.addSubscription(new EmailSubscription(props.alertEmail));
+
+    // Owners' task emails: one topic, one email subscription per owner filtered on the `to` attribute,
+    // so each owner receives only their own tasks.
+    const tasksTopic = new Topic(this, "TaskNotifications", { displayName: "Access removal tasks", masterKey: key, enforceSSL: true });
 
     const catalogFile = resolve(ROOT, props.catalogFile);
     const dlqs: Queue[] = [];
@@ -98,6 +117,13 @@ export class RevocationStack extends Stack {
       }).addAlarmAction(new SnsAction(alerts));
       return queue;
     };
+    // A task email SNS could not deliver is kept (and alarmed), never dropped: the owner must hear of it.
+    const undeliveredEmail = deadLetterQueue("task-email-undelivered");
+    const owners = new Set(props.catalog.apps.filter((a) => a.mode === "manual").flatMap((a) => [a.owner, a.backupOwner ?? a.owner]).filter((o) => /^[^@\s]+@[^@\s]+$/.test(o)).map((o) => o.toLowerCase()));
+    for (const owner of owners) {
+      tasksTopic.addSubscription(new EmailSubscription(owner, { filterPolicy: { to: SubscriptionFilter.stringFilter({ allowlist: [owner] }) }, deadLetterQueue: undeliveredEmail }));
+    }
+
     // Functions the bus invokes asynchronously: an error after Lambda's own retries would otherwise be
     // dropped, because a rule target's DLQ only receives events that could not be delivered at all.
     const asyncInvoked = new Set<FunctionName>([...BUS_RULES.map((rule) => rule.target), FunctionName.OktaLogStream]);
@@ -144,7 +170,7 @@ export class RevocationStack extends Stack {
     const functions = {} as Record<FunctionName, NodejsFunction>;
     for (const name of Object.values(FunctionName)) {
       if (([FunctionName.StartOffboarding, FunctionName.RecordArrival, FunctionName.RemindTaskOwners, FunctionName.TaskPage] as FunctionName[]).includes(name)) continue;
-      functions[name] = fn(name);
+      functions[name] = fn(name, name === FunctionName.NotifyOwner ? { TASK_TOPIC_ARN: tasksTopic.topicArn } : {});
     }
 
     const logGroup = new LogGroup(this, "OffboardLogs", { retention: RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
@@ -158,9 +184,11 @@ export class RevocationStack extends Stack {
     for (const name of Object.values(OFFBOARD_SUBSTITUTIONS)) functions[name].grantInvoke(this.stateMachine);
 
     const starterEnv = { STATE_MACHINE_ARN: this.stateMachine.stateMachineArn };
-    functions[FunctionName.RemindTaskOwners] = fn(FunctionName.RemindTaskOwners);
+    functions[FunctionName.RemindTaskOwners] = fn(FunctionName.RemindTaskOwners, { TASK_TOPIC_ARN: tasksTopic.topicArn });
     functions[FunctionName.TaskPage] = fn(FunctionName.TaskPage);
     this.stateMachine.grantTaskResponse(functions[FunctionName.RemindTaskOwners]);
+    tasksTopic.grantPublish(functions[FunctionName.RemindTaskOwners]);
+    tasksTopic.grantPublish(functions[FunctionName.NotifyOwner]);
     this.stateMachine.grantTaskResponse(functions[FunctionName.TaskPage]);
     functions[FunctionName.StartOffboarding] = fn(FunctionName.StartOffboarding, starterEnv);
     functions[FunctionName.RecordArrival] = fn(FunctionName.RecordArrival, starterEnv);

@@ -26,6 +26,8 @@ export const ScimSettings = z
   /** The app models roles as SCIM Groups: remove the person from each (and only the person). */
   groups: z.boolean().default(false),
   deactivate: DeactivateMethod.default("patch"),
+  /** Some apps (built against Entra's requests) accept only the capitalized `Replace` op. */
+  patchOpCasing: z.enum(["lower", "capitalized"]).default("lower"),
   /** Attributes tried in order to find the person's account when no SCIM id is recorded. */
   matchBy: z.array(z.enum(["userName", "emails.value", "externalId"])).min(1).default(["userName", "emails.value"]),
   timeoutMs: z.number().int().min(100).max(30_000).default(5_000),

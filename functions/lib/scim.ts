@@ -113,6 +113,10 @@ export class ScimClient {
     }
   }
 
+  private get replaceOp(): string {
+    return this.settings.patchOpCasing === "capitalized" ? "Replace" : "replace";
+  }
+
   get managesGroups(): boolean {
     return this.settings.groups;
   }
@@ -176,10 +180,10 @@ export class ScimClient {
         res = await this.request("DELETE", path);
         break;
       case "patch-value":
-        res = await this.request("PATCH", path, { schemas: [PATCH_OP], Operations: [{ op: "replace", value: { active: false } }] });
+        res = await this.request("PATCH", path, { schemas: [PATCH_OP], Operations: [{ op: this.replaceOp, value: { active: false } }] });
         break;
       case "patch":
-        res = await this.request("PATCH", path, { schemas: [PATCH_OP], Operations: [{ op: "replace", path: "active", value: false }] });
+        res = await this.request("PATCH", path, { schemas: [PATCH_OP], Operations: [{ op: this.replaceOp, path: "active", value: false }] });
         break;
     }
     return res.status !== 404;

@@ -36,6 +36,9 @@ describe("the CDK app", () => {
       DeletionProtectionEnabled: true,
     });
     template.hasResourceProperties("AWS::KMS::Key", { EnableKeyRotation: true });
+    // EventBridge and SNS may use the key to write dead letters into the encrypted queues.
+    const keyPolicy = JSON.stringify(Object.values(template.findResources("AWS::KMS::Key"))[0]!.Properties.KeyPolicy);
+    for (const service of ["events.amazonaws.com", "sns.amazonaws.com"]) expect(keyPolicy).toContain(service);
   });
 
   it("one arm64 Node.js function per handler, traced, with the table, bus and bundled catalog in its environment and no secret", () => {
@@ -117,6 +120,8 @@ describe("the CDK app", () => {
     for (const role of ["ingest", "oktahook", "hrhook", "graphhook", "recordarrival", "closerun", "startduedepartures", "entrausercheck", "graphsubscription"]) expect(policyOf(role), role).toContain("events:PutEvents");
     for (const role of ["ingest", "oktahook", "hrhook", "graphhook"]) expect(policyOf(role), role).not.toContain("dynamodb:");
     template.resourceCountIs("AWS::Scheduler::Schedule", 4);
+    // Owners of manual apps get their task emails through SNS, each filtered to their own address.
+    template.hasResourceProperties("AWS::SNS::Subscription", { Protocol: "email", Endpoint: "payroll-admin@example.com", FilterPolicy: { to: ["payroll-admin@example.com"] } });
   });
 
   it("only the functions that write have write access to the table", () => {

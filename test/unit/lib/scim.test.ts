@@ -57,6 +57,12 @@ describe("SCIM client", () => {
     expect(calls[0]).toMatchObject({ method: verb, url: "https://app.example.com/scim/v2/Users/u1", body: { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [operation] } });
   });
 
+  it("sends the capitalized Replace op to apps that accept only that", async () => {
+    const { c, calls } = client([{ status: 204 }], { patchOpCasing: "capitalized" });
+    await c.deactivate("u1");
+    expect(calls[0]!.body).toMatchObject({ Operations: [{ op: "Replace", path: "active", value: false }] });
+  });
+
   it("DELETE answered 204 (AWS IAM Identity Center) is a deactivation; 404 means already gone", async () => {
     const del = realResponse("DELETE success");
     const { c } = client([{ status: del.status, headers: del.headers }, { status: 404, body: { status: "404", detail: "gone" } }], { deactivate: "delete" });
