@@ -1,0 +1,180 @@
+/**
+ * `npm run bench -- [--users N] [--apps M] [--api-latency-ms L] [--rate-limit R] [--json]`
+ *
+ * Drives N departures across M SCIM apps (real scimmy servers with injected latency L and, when R is
+ * given, a per-app limit of R requests per minute that the pipeline must keep) through the local
+ * runtime, and prints what it measured. With --json the last line is one JSON object.
+ * Figures are measured on this machine; the AWS cost is an estimate whose prices and assumptions are
+ * printed with it.
+ */
+import "../local/log-level";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { build } from "esbuild";
+import { FUNCTION_ENTRIES } from "../functions/lib/rules";
+import { startRuntime } from "../local/runtime";
+import { ScimApp } from "../local/scim-app";
+
+const { values } = parseArgs({
+  options: {
+    users: { type: "string", default: "100" },
+    apps: { type: "string", default: "3" },
+    "api-latency-ms": { type: "string", default: "0" },
+    "rate-limit": { type: "string" },
+    json: { type: "boolean", default: false },
+  },
+});
+const users = Number(values.users);
+const appCount = Number(values.apps);
+const latencyMs = Number(values["api-latency-ms"]);
+const rateLimit = values["rate-limit"] ? Number(values["rate-limit"]) : undefined;
+for (const [name, n] of Object.entries({ users, apps: appCount, "api-latency-ms": latencyMs, ...(rateLimit !== undefined ? { "rate-limit": rateLimit } : {}) })) {
+  if (!Number.isInteger(n) || n < 0 || (name !== "api-latency-ms" && n < 1)) {
+    process.stderr.write(`bench: --${name} must be a whole number${name === "api-latency-ms" ? "" : " of at least 1"}\n`);
+    process.exit(2);
+  }
+}
+const say = (line: string) => (values.json ? process.stderr : process.stdout).write(`${line}\n`);
+
+const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : 0);
+const stats = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), max: s.at(-1) ?? 0 };
+};
+
+/** Each handler bundled as CDK bundles it (esbuild, minified, AWS SDK external), measured in bytes. */
+async function bundleSizes(): Promise<Record<string, number>> {
+  const sizes: Record<string, number> = {};
+  for (const [name, entry] of Object.entries(FUNCTION_ENTRIES)) {
+    const out = await build({ entryPoints: [resolve(import.meta.dirname, "..", entry)], bundle: true, minify: true, platform: "node", target: "node22", format: "esm", external: ["@aws-sdk/*"], write: false, logLevel: "silent" });
+    sizes[name] = out.outputFiles[0]!.contents.byteLength;
+  }
+  return sizes;
+}
+
+async function main() {
+  const dataDir = mkdtempSync(join(tmpdir(), "revoke-bench-"));
+  const servers: ScimApp[] = [];
+  for (let i = 0; i < appCount; i++) {
+    process.env[`BENCH_APP_${i}_TOKEN`] = randomBytes(16).toString("hex");
+    servers.push(await new ScimApp({ token: process.env[`BENCH_APP_${i}_TOKEN`]!, latencyMs }).start());
+  }
+  const catalogFile = join(dataDir, "apps.json");
+  writeFileSync(
+    catalogFile,
+    JSON.stringify({
+      apps: servers.map((s, i) => ({
+        id: `app-${i}`,
+        name: `App ${i}`,
+        mode: "scim",
+        owner: "o@example.com",
+        scim: { baseUrl: s.baseUrl, tokenRef: `BENCH_APP_${i}_TOKEN`, ...(rateLimit ? { rateLimitPerMinute: rateLimit } : {}) },
+      })),
+    }),
+  );
+  const runtime = await startRuntime({ dataDir, catalogFile });
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  try {
+    say(`Seeding ${users} people with an account in each of ${appCount} SCIM apps (latency ${latencyMs} ms${rateLimit ? `, ${rateLimit} requests/min per app` : ""})…`);
+    const emails = Array.from({ length: users }, (_, i) => `person${i}@bench.example.com`);
+    for (const email of emails) {
+      const { subjectId } = await runtime.store.resolveSubject({ email }, new Date().toISOString());
+      for (let a = 0; a < appCount; a++) {
+        servers[a]!.jitCreate(email);
+        await runtime.store.recordArrival({ subjectId, appId: `app-${a}`, accountName: email, firstSeenAt: new Date().toISOString(), via: "jit-sso", source: "okta", sourceEventId: `bench:${email}:${a}` });
+      }
+    }
+    const transitionsBefore = runtime.sfn.transitions;
+    const invocationsBefore = runtime.lambdas.invocations;
+    const scimBefore = servers.reduce((n, s) => n + s.requests.length, 0);
+
+    say(`Sending ${users} HR terminations…`);
+    const sentAt = new Map<string, number>();
+    const started = Date.now();
+    await Promise.all(
+      emails.map(async (email, i) => {
+        sentAt.set(email, Date.now());
+        const res = await fetch(`${runtime.url}/events`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ type: "revoke.hr.termination", eventId: `bench-${i}`, employeeId: `B${i}`, email, effectiveDate: new Date().toISOString() }),
+        });
+        if (res.status !== 200) throw new Error(`POST /events answered ${res.status}`);
+      }),
+    );
+    await runtime.idle();
+    const wallMs = Date.now() - started;
+    clearInterval(sampler);
+
+    const perOffboarding: number[] = [];
+    const perAccount: number[] = [];
+    const statuses: Record<string, number> = {};
+    for (const email of emails) {
+      const profile = await runtime.store.findSubject({ email });
+      const run = profile?.lastRun ? await runtime.store.getRun(profile.subjectId, profile.lastRun) : undefined;
+      statuses[run?.status ?? "MISSING"] = (statuses[run?.status ?? "MISSING"] ?? 0) + 1;
+      const sent = sentAt.get(email)!;
+      if (run?.completedAt) perOffboarding.push(Date.parse(run.completedAt) - sent);
+      for (const r of run?.results ?? []) if (r.verifiedAt) perAccount.push(Date.parse(r.verifiedAt) - sent);
+    }
+    const scimCalls = servers.reduce((n, s) => n + s.requests.length, 0) - scimBefore;
+    const callsPerApp = scimCalls / appCount;
+    // The least wall time the apps' limits allow: every app can take R calls a minute, in parallel.
+    const floorMs = rateLimit ? (callsPerApp / rateLimit) * 60_000 : null;
+    const transitions = (runtime.sfn.transitions - transitionsBefore) / users;
+    const invocations = (runtime.lambdas.invocations - invocationsBefore) / users;
+    // Step Functions Standard: $0.025 per 1,000 state transitions. Lambda arm64: $0.20 per 1M requests
+    // and $0.0000133334 per GB-second; assumed 256 MB and 150 ms per invocation. DynamoDB on demand and
+    // EventBridge are left out of this figure (a few dozen requests per offboarding, well under a cent).
+    const cost = {
+      stepFunctions: (transitions * 1000 * 0.025) / 1000,
+      lambda: invocations * 1000 * (0.2 / 1e6 + 0.25 * 0.15 * 0.0000133334),
+    };
+    const bundles = await bundleSizes();
+    const summary = {
+      users,
+      apps: appCount,
+      apiLatencyMs: latencyMs,
+      rateLimitPerMinute: rateLimit ?? null,
+      outcomes: statuses,
+      wallMs,
+      offboardingsPerSecond: Number(((users / wallMs) * 1000).toFixed(2)),
+      accountsRevokedPerSecond: Number(((perAccount.length / wallMs) * 1000).toFixed(2)),
+      departureToVerifiedMs: { perAccount: stats(perAccount), perOffboarding: stats(perOffboarding) },
+      rateLimitFloorMs: floorMs === null ? null : Math.round(floorMs),
+      wallToFloorRatio: floorMs ? Number((wallMs / floorMs).toFixed(3)) : null,
+      scimCallsPerAccount: Number((scimCalls / (users * appCount)).toFixed(2)),
+      stateTransitionsPerOffboarding: Number(transitions.toFixed(1)),
+      lambdaInvocationsPerOffboarding: Number(invocations.toFixed(1)),
+      estimatedAwsCostPer1000Offboardings: {
+        usd: Number((cost.stepFunctions + cost.lambda).toFixed(4)),
+        stepFunctionsUsd: Number(cost.stepFunctions.toFixed(4)),
+        lambdaUsd: Number(cost.lambda.toFixed(4)),
+        assumptions: "Step Functions Standard $0.025/1k transitions; Lambda arm64 $0.20/1M requests + $0.0000133334/GB-s at 256 MB x 150 ms; DynamoDB and EventBridge not included",
+      },
+      peakRssMb: Math.round(peakRss / 1024 / 1024),
+      bundleBytes: bundles,
+    };
+    say(`\n${users} offboardings × ${appCount} apps in ${wallMs} ms: ${JSON.stringify(statuses)}`);
+    say(`departure → verified per account: p50 ${summary.departureToVerifiedMs.perAccount.p50} ms, p95 ${summary.departureToVerifiedMs.perAccount.p95} ms, p99 ${summary.departureToVerifiedMs.perAccount.p99} ms`);
+    say(`per offboarding: p50 ${summary.departureToVerifiedMs.perOffboarding.p50} ms, p99 ${summary.departureToVerifiedMs.perOffboarding.p99} ms; ${summary.offboardingsPerSecond} offboardings/s, ${summary.accountsRevokedPerSecond} accounts/s`);
+    if (floorMs) say(`rate-limit floor ${Math.round(floorMs)} ms; wall / floor ${summary.wallToFloorRatio}`);
+    say(`per offboarding: ${summary.stateTransitionsPerOffboarding} state transitions, ${summary.lambdaInvocationsPerOffboarding} Lambda invocations, ${summary.scimCallsPerAccount} SCIM calls per account`);
+    say(`estimated AWS cost per 1,000 offboardings: $${summary.estimatedAwsCostPer1000Offboardings.usd} (${summary.estimatedAwsCostPer1000Offboardings.assumptions})`);
+    say(`peak RSS ${summary.peakRssMb} MB; largest bundle ${Math.max(...Object.values(bundles))} bytes`);
+    if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  } finally {
+    clearInterval(sampler);
+    await runtime.stop();
+    for (const s of servers) await s.stop();
+  }
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`bench failed: ${e.message}\n`);
+  process.exit(1);
+});
