@@ -3,7 +3,7 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations
 import { HttpApi, HttpMethod, CfnStage } from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpIamAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
-import { Alarm, ComparisonOperator, Metric, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
+import { Alarm, ComparisonOperator, Dashboard, GraphWidget, Metric, SingleValueWidget, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { Archive, EventBus, Rule } from "aws-cdk-lib/aws-events";
@@ -283,6 +283,36 @@ export class RevocationStack extends Stack {
       evaluationPeriods: 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     }).addAlarmAction(new SnsAction(alerts));
+
+    const pipelineMetric = (metricName: string, statistic = "Sum") =>
+      new Metric({ namespace: "RevocationPipeline", metricName, dimensionsMap: { service: "revoke" }, statistic, period: Duration.minutes(5) });
+    new Alarm(this, "TasksPastDeadlineAlarm", {
+      alarmDescription: "A human task is past its deadline and its run still waits: an account of someone who left may still be open",
+      metric: pipelineMetric("TasksPastDeadline", "Maximum"),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(new SnsAction(alerts));
+
+    // One page for the on-call engineer: departures, outcomes, how long access survived, what is stuck.
+    new Dashboard(this, "Dashboard", {
+      dashboardName: `${this.stackName}-offboarding`,
+      widgets: [
+        [
+          new GraphWidget({ title: "Offboardings", left: [pipelineMetric("OffboardingsCompleted"), pipelineMetric("OffboardingsNeedingAttention")], width: 12 }),
+          new GraphWidget({ title: "Access survived the departure (ms)", left: [pipelineMetric("AccessSurvivedDepartureMs", "p50"), pipelineMetric("AccessSurvivedDepartureMs", "p99")], width: 12 }),
+        ],
+        [
+          new GraphWidget({ title: "Executions", left: [this.stateMachine.metricSucceeded(), this.stateMachine.metricFailed(), this.stateMachine.metricStarted()], width: 12 }),
+          new GraphWidget({ title: "Ingress", left: [pipelineMetric("AcceptedEvents"), pipelineMetric("IgnoredEvents"), pipelineMetric("RejectedPayloads"), pipelineMetric("AuthenticationFailures")], width: 12 }),
+        ],
+        [
+          new GraphWidget({ title: "Dead letters waiting", left: dlqs.map((q) => q.metricApproximateNumberOfMessagesVisible()), width: 12 }),
+          new SingleValueWidget({ title: "Tasks past deadline", metrics: [pipelineMetric("TasksPastDeadline", "Maximum")], width: 12 }),
+        ],
+      ],
+    });
 
     new Alarm(this, "OffboardFailedAlarm", {
       alarmDescription: "An offboarding ended NEEDS_ATTENTION or failed: some access was not revoked and verified",

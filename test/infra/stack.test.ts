@@ -98,8 +98,10 @@ describe("the CDK app", () => {
     const queues = template.findResources("AWS::SQS::Queue");
     for (const q of Object.values(queues)) expect((q.Properties as { KmsMasterKeyId?: unknown }).KmsMasterKeyId).toBeDefined();
     const alarms = template.findResources("AWS::CloudWatch::Alarm");
-    // One per queue, one on failed executions, one on NEEDS_ATTENTION outcomes.
-    expect(Object.keys(alarms).length).toBe(Object.keys(queues).length + 2);
+    // One per queue, one on failed executions, one on NEEDS_ATTENTION outcomes, one on tasks past deadline.
+    expect(Object.keys(alarms).length).toBe(Object.keys(queues).length + 3);
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "TasksPastDeadline" });
+    template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
     template.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "OffboardingsNeedingAttention", Namespace: "RevocationPipeline" });
   });
 

@@ -40,12 +40,25 @@ describe("human tasks", () => {
       beats.push(token);
     };
     const later = () => new Date("2026-12-04T09:45:00Z");
-    expect(await remindTaskOwners({ store, notify: async (n) => void sent.push(n), heartbeat, now: later })).toMatchObject({ reminded: expect.any(Number), expired: 1 });
+    expect(await remindTaskOwners({ store, notify: async (n) => void sent.push(n), heartbeat, now: later })).toMatchObject({ reminded: expect.any(Number), expired: 1, pastDeadline: expect.any(Number) });
     expect(beats).toContain("tok-live");
     expect(sent.some((n) => n.subject.startsWith("[reminder]") && n.text.includes(taskId))).toBe(true);
     expect((await store.getTask(deadId))?.state).toBe("EXPIRED");
     beats.length = 0;
     await remindTaskOwners({ store, notify: async () => undefined, heartbeat, now: later });
     expect(beats).not.toContain("tok-live");
+  });
+
+  it("a task whose run stopped waiting past its deadline is closed; one still waited for past its deadline is counted", async () => {
+    const deps = { store, notify: async () => undefined, now: () => new Date("2026-12-05T09:00:00Z") };
+    const gone = await notifyOwner({ taskToken: "tok-gone", subjectId: "sub-d", runName: "run-d", app, round: "backup" }, deps);
+    const stuck = await notifyOwner({ taskToken: "tok-stuck", subjectId: "sub-e", runName: "run-e", app, round: "backup" }, deps);
+    const heartbeat = async (token: string) => {
+      if (token === "tok-gone") throw Object.assign(new Error("timed out"), { name: "TaskTimedOut" });
+    };
+    const result = await remindTaskOwners({ store, notify: async () => undefined, heartbeat, now: () => new Date("2026-12-05T11:00:00Z") });
+    expect(result.pastDeadline).toBeGreaterThanOrEqual(1);
+    expect((await store.getTask(gone.taskId))?.state).toBe("EXPIRED");
+    expect((await store.getTask(stuck.taskId))?.state).toBe("OPEN");
   });
 });
