@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { DetailType } from "../lib/events";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logger, metrics } from "../lib/observability";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Canonical events on the bus. Every vendor payload is normalized into these before anything acts on

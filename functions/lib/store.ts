@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from "@aws-sdk/lib-dynamodb";
-import { z } from "zod";
+import * as z from "zod";
 import { requiredEnv } from "./config";
 import { IdentityConflict } from "./errors";
 import type { Subject } from "./events";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ValidationError } from "../lib/errors";
 import { describeIssue } from "../lib/issues";
 import { DetailType } from "../lib/events";

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import type { Notifier } from "../lib/notifier";
 import { logger } from "../lib/observability";
 import { PlanApp } from "../lib/runs";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { AppStepInput } from "../lib/runs";
 import type { AppResult, Store } from "../lib/store";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { Unverified } from "../lib/errors";
 import { logger } from "../lib/observability";
 import { AppStepInput } from "../lib/runs";

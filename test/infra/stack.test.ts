@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "aws-cdk-lib";
@@ -53,6 +53,17 @@ describe("the CDK app", () => {
       expect(p.LoggingConfig).toBeDefined();
     }
     template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: Match.anyValue() });
+  });
+
+  it("every function's bundle, as synthesis built it, is under 300 KB of code", () => {
+    // A single `import { z } from "zod"` pulls all of zod's locales into a bundle (about 300 KB more):
+    // this catches that, and any other dependency that stops tree-shaking, where it would ship.
+    const fns = template.findResources("AWS::Lambda::Function", { Properties: { Runtime: "nodejs24.x" } });
+    for (const fn of Object.values(fns)) {
+      const assetPath = `asset.${(fn.Properties as { Code: { S3Key: string } }).Code.S3Key.replace(/\.zip$/, "")}`;
+      const size = statSync(join(ROOT, "cdk.out/test", assetPath, "index.mjs")).size;
+      expect(size, assetPath).toBeLessThan(300 * 1024);
+    }
   });
 
   it("the offboard state machine comes from the ASL file, with every placeholder substituted, logging ALL and tracing", () => {
