@@ -11,6 +11,9 @@ const CloseInput = z.object({
   trigger: Trigger,
   dryRun: z.boolean().default(false),
   frontDoorOnly: z.boolean().default(false),
+  scope: z.enum(["person", "apps"]).optional(),
+  /** Present when the plan failed and only the execution input reached this step. */
+  action: z.string().optional(),
   idpResults: z.array(IdpResult).default([]),
   results: z.array(AppResult).optional(),
   skipped: z.array(z.object({ appId: z.string(), state: z.string(), reason: z.string() })).default([]),
@@ -20,7 +23,7 @@ const CloseInput = z.object({
 export const RunSummary = z.object({
   subjectId: z.string(),
   runName: z.string(),
-  status: z.enum(["OFFBOARDED", "SUSPENDED", "NEEDS_ATTENTION"]),
+  status: z.enum(["OFFBOARDED", "SUSPENDED", "REVOKED", "NEEDS_ATTENTION"]),
   summary: z.string(),
   apps: z.array(AppResult),
   idp: z.array(IdpResult),
@@ -55,7 +58,8 @@ export async function closeRun(rawInput: unknown, deps: CloseDeps): Promise<RunS
   const retained = results.filter((r) => r.state === "RETAINED");
   const idpFailed = input.idpResults.filter((i) => i.state !== "REVOKED");
   const ok = !input.error && failed.length === 0 && idpFailed.length === 0;
-  const status = !ok ? "NEEDS_ATTENTION" : input.frontDoorOnly ? "SUSPENDED" : "OFFBOARDED";
+  const scope = input.scope ?? (input.action === "revoke-apps" ? "apps" : "person");
+  const status = !ok ? "NEEDS_ATTENTION" : input.frontDoorOnly ? "SUSPENDED" : scope === "apps" ? "REVOKED" : "OFFBOARDED";
   const parts: string[] = [];
   if (input.error) parts.push(`run failed before finishing: ${input.error.Error}: ${causeMessage(input.error.Cause) ?? "no detail"}`);
   if (input.idpResults.length) {
@@ -69,7 +73,7 @@ export async function closeRun(rawInput: unknown, deps: CloseDeps): Promise<RunS
   const summary = parts.join("; ");
   const survived = accessSurvivedMs(input.trigger.occurredAt, input.idpResults);
   if (input.subjectId) {
-    await deps.store.completeRun({ subjectId, runName: input.runName, status, results, idpResults: input.idpResults, accessSurvivedMs: survived, summary, now: deps.now().toISOString() });
+    await deps.store.completeRun({ subjectId, runName: input.runName, status, results, idpResults: input.idpResults, accessSurvivedMs: survived, summary, now: deps.now().toISOString(), settlesSubject: scope === "person" });
   }
   await deps.publish([
     {

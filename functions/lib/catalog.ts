@@ -47,6 +47,8 @@ export const AppEntry = z
     owner: z.string().min(1),
     backupOwner: z.string().min(1).optional(),
     privileged: z.boolean().default(false),
+    /** Time-boxed access: every account in this app ends this many days after its first sign-in. */
+    maxAccessDays: z.number().int().min(1).max(3650).optional(),
     scim: ScimSettings.optional(),
     /** Apps without SCIM: a person removes the account and confirms. No task waits forever. */
     manual: z
@@ -151,8 +153,52 @@ export const NotifySettings = z.object({
   linkSecretRef: z.string().min(1).optional(),
 });
 
+/**
+ * The mass-departure brake: a bad HR feed must not wipe the company. When more automatic departures
+ * (and app revocations) than this arrive within the window, new ones are held until an engineer
+ * releases or discards them. Manual offboardings by an engineer pass, recorded as such.
+ */
+export const BrakeSettings = z.object({
+  enabled: z.boolean().default(true),
+  windowMinutes: z.number().int().min(1).max(7 * 24 * 60).default(60),
+  /** Trips when the window holds more than this many. */
+  maxDepartures: z.number().int().min(1).default(25),
+  /** Or more than this percentage of the active people the ledger knows (whichever trips first). */
+  maxPercentOfActive: z.number().min(0.1).max(100).optional(),
+});
+export type BrakeSettings = z.infer<typeof BrakeSettings>;
+
+/** End dates of accounts that carry none of their own. */
+export const ExpirySettings = z.object({
+  /** Privileged accounts (flagged in the catalog or by the arrival) end this many days after they start. */
+  privilegedDays: z.number().int().min(1).max(3650).default(30),
+  /** Owners are reminded this many days before an account ends. */
+  reminderDays: z.array(z.number().int().min(1).max(365)).default([7, 1]),
+});
+export type ExpirySettings = z.infer<typeof ExpirySettings>;
+
+/** Reconciliation: what each app's account list is compared with. */
+export const ReconcileSettings = z.object({
+  /**
+   * The HR roster: a JSON or CSV export. A local path, or `s3://bucket/key` on AWS. Without one the
+   * ledger and the IdP are the only sources of who is employed.
+   */
+  roster: z.string().min(1).optional(),
+  /** Start revocations for orphans and revoked-but-active accounts (always through the brake). */
+  remediate: z.boolean().default(false),
+});
+export type ReconcileSettings = z.infer<typeof ReconcileSettings>;
+
 export const Catalog = z
-  .object({ apps: z.array(AppEntry), idp: IdpSettings.default({}), ingress: IngressSettings.default({}), notify: NotifySettings.default({}) })
+  .object({
+    apps: z.array(AppEntry),
+    idp: IdpSettings.default({}),
+    ingress: IngressSettings.default({}),
+    notify: NotifySettings.default({}),
+    brake: BrakeSettings.default({ enabled: true, windowMinutes: 60, maxDepartures: 25 }),
+    expiry: ExpirySettings.default({ privilegedDays: 30, reminderDays: [7, 1] }),
+    reconcile: ReconcileSettings.default({ remediate: false }),
+  })
   .superRefine((catalog, ctx) => {
     const seenIds = new Map<string, number>();
     const seenInstances = new Map<string, string>();

@@ -13,6 +13,8 @@ export const DetailType = {
   DepartureCancelled: "Identity.DepartureCancelled",
   OffboardingCompleted: "Offboarding.Completed",
   OffboardingNeedsAttention: "Offboarding.NeedsAttention",
+  /** The mass-departure brake engaged: new departures are held until an engineer decides. */
+  BrakeEngaged: "Offboarding.BrakeEngaged",
 } as const;
 export type DetailType = (typeof DetailType)[keyof typeof DetailType];
 

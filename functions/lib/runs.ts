@@ -20,10 +20,15 @@ export const OffboardInput = z
     dryRun: z.boolean().default(false),
     /** Restricts a run to some apps (the tripwire revokes just the app that saw a late arrival). */
     appIds: z.array(z.string()).optional(),
-    /** A suspension closes the front door only: sessions and tokens killed, accounts kept. */
-    action: z.enum(["offboard", "suspend"]).default("offboard"),
+    /**
+     * A suspension closes the front door only: sessions and tokens killed, accounts kept. `revoke-apps`
+     * is the opposite: only the named apps (a mover, an expiry, a reconciliation finding), the person
+     * stays active and signed in everywhere else.
+     */
+    action: z.enum(["offboard", "suspend", "revoke-apps"]).default("offboard"),
   })
-  .refine((i) => i.subjectId || i.subject, { message: "subjectId or subject is required" });
+  .refine((i) => i.subjectId || i.subject, { message: "subjectId or subject is required" })
+  .refine((i) => i.action !== "revoke-apps" || (i.appIds && i.appIds.length > 0), { message: "revoke-apps needs appIds" });
 /** What a starter sends; defaults (dryRun, action) are filled in when the plan parses it. */
 export type OffboardInput = z.input<typeof OffboardInput>;
 
@@ -62,6 +67,8 @@ export const Plan = z.object({
   subjectStatus: z.string(),
   idps: z.array(PlanIdp),
   frontDoorOnly: z.boolean(),
+  /** "apps": only some apps of a person who stays (the run never settles the person's status). */
+  scope: z.enum(["person", "apps"]).default("person"),
   apps: z.array(PlanApp),
   skipped: z.array(z.object({ appId: z.string(), state: z.string(), reason: z.string() })),
 });

@@ -11,7 +11,8 @@ import type { Subject } from "./events";
  * converge: the first arrival wins, a subject departs once, and REVOKED never goes back.
  */
 
-export const SubjectStatus = z.enum(["ACTIVE", "DEPARTING", "OFFBOARDED", "NEEDS_ATTENTION"]);
+/** PENDING_CONFIRMATION: a departure held by the mass-departure brake until an engineer releases it. */
+export const SubjectStatus = z.enum(["ACTIVE", "PENDING_CONFIRMATION", "DEPARTING", "OFFBOARDED", "NEEDS_ATTENTION"]);
 export type SubjectStatus = z.infer<typeof SubjectStatus>;
 
 export const AccountState = z.enum(["ACTIVE", "REVOKING", "PENDING_APPROVAL", "REVOKED", "FAILED", "RETAINED"]);
@@ -111,7 +112,8 @@ export const HumanTask = z.object({
 });
 export type HumanTask = z.infer<typeof HumanTask>;
 
-export const RunStatus = z.enum(["RUNNING", "OFFBOARDED", "SUSPENDED", "NEEDS_ATTENTION", "DRY_RUN"]);
+/** REVOKED: an app-scoped run (mover, expiry, reconciliation) revoked and verified what it was asked to. */
+export const RunStatus = z.enum(["RUNNING", "OFFBOARDED", "SUSPENDED", "REVOKED", "NEEDS_ATTENTION", "DRY_RUN", "HELD"]);
 export const Run = z.object({
   subjectId: z.string(),
   runName: z.string(),
@@ -206,7 +208,23 @@ export class Store {
         ReturnValues: "ALL_NEW",
       }),
     );
+    if (distinct.length === 0) await this.countActiveOnce(subjectId, "in");
     return toProfile(out.Attributes!);
+  }
+
+  /**
+   * How many people the ledger knows as active, for the brake's percentage. Each person is counted in
+   * once (first sighting) and out once (first departure claimed), whatever replays arrive.
+   */
+  async countActiveOnce(subjectId: string, direction: "in" | "out"): Promise<void> {
+    if (!(await this.putIfAbsent({ pk: `SUBJECT#${subjectId}`, sk: `COUNTED#${direction}` }))) return;
+    await this.doc.send(
+      new UpdateCommand({ TableName: this.tableName, Key: { pk: "STATS", sk: "SUBJECTS" }, UpdateExpression: "ADD active :d", ExpressionAttributeValues: { ":d": direction === "in" ? 1 : -1 } }),
+    );
+  }
+
+  async activeCount(): Promise<number> {
+    return Number((await this.getItem("STATS", "SUBJECTS"))?.active ?? 0);
   }
 
   /** Looks a subject up by any identifier without creating anything. */
@@ -276,9 +294,9 @@ export class Store {
     const { subjectId, runName, trigger, now } = input;
     const claimed = await this.conditionalProfileUpdate(subjectId, {
       UpdateExpression: "SET #status = :departing, departedAt = if_not_exists(departedAt, :at), currentRun = :run",
-      // NEEDS_ATTENTION may be re-driven by a new departure; DEPARTING and OFFBOARDED may not.
-      ConditionExpression: "attribute_exists(pk) AND (#status = :active OR #status = :attention)",
-      ExpressionAttributeValues: { ":departing": "DEPARTING", ":active": "ACTIVE", ":attention": "NEEDS_ATTENTION", ":at": trigger.occurredAt, ":run": runName },
+      // NEEDS_ATTENTION may be re-driven by a new departure, a held one starts when released; DEPARTING and OFFBOARDED may not.
+      ConditionExpression: "attribute_exists(pk) AND (#status IN (:active, :attention, :held))",
+      ExpressionAttributeValues: { ":departing": "DEPARTING", ":active": "ACTIVE", ":attention": "NEEDS_ATTENTION", ":held": "PENDING_CONFIRMATION", ":at": trigger.occurredAt, ":run": runName },
     });
     if (!claimed) {
       const profile = await this.getProfile(subjectId);
@@ -286,7 +304,26 @@ export class Store {
     }
     const run: Run = { subjectId, runName, trigger, dryRun: false, status: "RUNNING", startedAt: now, results: [], idpResults: [] };
     await this.putIfAbsent({ pk: `SUBJECT#${subjectId}`, sk: `RUN#${runName}`, ...run });
+    await this.countActiveOnce(subjectId, "out");
     return { owner: true, runName, status: "DEPARTING" };
+  }
+
+  /** The brake held this person's departure: PENDING_CONFIRMATION until released or discarded. */
+  async holdSubject(subjectId: string): Promise<boolean> {
+    return this.conditionalProfileUpdate(subjectId, {
+      UpdateExpression: "SET previousStatus = #status, #status = :held",
+      ConditionExpression: "#status IN (:active, :attention)",
+      ExpressionAttributeValues: { ":held": "PENDING_CONFIRMATION", ":active": "ACTIVE", ":attention": "NEEDS_ATTENTION" },
+    });
+  }
+
+  /** A held departure was discarded (a bad feed): the person is back where they were. */
+  async unholdSubject(subjectId: string): Promise<boolean> {
+    return this.conditionalProfileUpdate(subjectId, {
+      UpdateExpression: "SET #status = if_not_exists(previousStatus, :active) REMOVE previousStatus",
+      ConditionExpression: "#status = :held",
+      ExpressionAttributeValues: { ":held": "PENDING_CONFIRMATION", ":active": "ACTIVE" },
+    });
   }
 
   /** Account state only moves forward: nothing overwrites REVOKED or RETAINED. */
@@ -312,12 +349,14 @@ export class Store {
   async completeRun(input: {
     subjectId: string;
     runName: string;
-    status: "OFFBOARDED" | "SUSPENDED" | "NEEDS_ATTENTION";
+    status: "OFFBOARDED" | "SUSPENDED" | "REVOKED" | "NEEDS_ATTENTION";
     results: AppResult[];
     idpResults: IdpResult[];
     accessSurvivedMs: number | null;
     summary: string;
     now: string;
+    /** An app-scoped run (a mover, an expiry) reports on its run only: the person stays as they are. */
+    settlesSubject?: boolean;
   }): Promise<void> {
     const { subjectId, runName, status, results, idpResults, accessSurvivedMs, summary, now } = input;
     await this.doc.send(
@@ -330,6 +369,7 @@ export class Store {
         ExpressionAttributeValues: { ":status": status, ":results": results, ":idp": idpResults, ":survived": accessSurvivedMs, ":summary": summary, ":now": now },
       }),
     );
+    if (input.settlesSubject === false) return;
     // Only the run that owns the departure settles the subject; a stale run cannot overwrite a newer one.
     const settled = await this.conditionalProfileUpdate(subjectId, {
       UpdateExpression: "SET #status = :status, lastRun = :run REMOVE currentRun",
@@ -351,7 +391,7 @@ export class Store {
   }
 
   /** An UpdateItem whose condition may not hold: false when it did not, the error for anything else. */
-  private async tryUpdate(input: UpdateCommandInput): Promise<boolean> {
+  async tryUpdate(input: UpdateCommandInput): Promise<boolean> {
     try {
       await this.doc.send(new UpdateCommand(input));
       return true;

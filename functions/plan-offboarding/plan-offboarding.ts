@@ -24,11 +24,13 @@ export async function planOffboarding(rawInput: unknown, deps: PlanDeps): Promis
   const input = OffboardInput.parse(rawInput);
   const profile = input.subjectId ? await deps.store.getProfile(input.subjectId) : await deps.store.findSubject(input.subject!);
   const frontDoorOnly = input.action === "suspend";
-  const base = { runName: input.runName, dryRun: input.dryRun, trigger: input.trigger, frontDoorOnly };
+  const scope = input.action === "revoke-apps" ? ("apps" as const) : ("person" as const);
+  const base = { runName: input.runName, dryRun: input.dryRun, trigger: input.trigger, frontDoorOnly, scope };
   if (!profile) {
     return { ...base, subjectId: input.subjectId ?? "unknown", subjectStatus: "UNKNOWN", idps: [], apps: [], skipped: [] };
   }
-  const idps = idpsFor(profile, deps.catalog, input.action);
+  // A mover keeps their IdP account and sessions: only the apps they no longer hold are revoked.
+  const idps = input.action === "revoke-apps" ? [] : idpsFor(profile, deps.catalog, input.action);
   if (frontDoorOnly) return { ...base, subjectId: profile.subjectId, subjectStatus: profile.status, idps, apps: [], skipped: [] };
   let accounts: Account[] = await deps.store.listAccounts(profile.subjectId);
   if (input.appIds) accounts = accounts.filter((a) => input.appIds!.includes(a.appId));
@@ -66,7 +68,7 @@ export async function planOffboarding(rawInput: unknown, deps: PlanDeps): Promis
  * The IdPs this person lives in: each configured IdP, addressed by the linked id when there is one,
  * else by login (Okta) or user principal name (Entra), which is their email in most tenants.
  */
-function idpsFor(profile: Profile, catalog: Catalog, action: "offboard" | "suspend"): PlanIdp[] {
+function idpsFor(profile: Profile, catalog: Catalog, action: "offboard" | "suspend" | "revoke-apps"): PlanIdp[] {
   const email = profile.emails[0];
   const idps: PlanIdp[] = [];
   const okta = catalog.idp.okta;

@@ -1,9 +1,15 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
-import { logger } from "../lib/observability";
+import { publish } from "../lib/aws";
+import { catalogFromEnv } from "../lib/catalog";
+import { logger, metrics } from "../lib/observability";
 import { storeFromEnv } from "../lib/store";
 import { startOffboardExecution, startOffboarding } from "./start-offboarding";
 
 export const handler = middy()
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .handler((event: unknown) => startOffboarding(event, { store: storeFromEnv(), startExecution: startOffboardExecution, now: () => new Date() }));
+  .use(logMetrics(metrics))
+  .handler((event: unknown) =>
+    startOffboarding(event, { store: storeFromEnv(), catalog: catalogFromEnv(), publish, startExecution: startOffboardExecution, now: () => new Date() }),
+  );

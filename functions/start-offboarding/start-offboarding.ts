@@ -1,4 +1,7 @@
 import { ExecutionAlreadyExists, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { announceBrake } from "../lib/app-revocation";
+import { applyBrake, hold } from "../lib/brake";
+import type { Catalog } from "../lib/catalog";
 import { sfnClient } from "../lib/aws";
 import { requiredEnv } from "../lib/config";
 import { DetailType, type IdentityDetail, identityEnvelope } from "../lib/events";
@@ -10,6 +13,11 @@ export interface StartDeps {
   store: Store;
   startExecution: (name: string, input: OffboardInput) => Promise<void>;
   now: () => Date;
+  /** With these the mass-departure brake applies (the handler always passes them). */
+  catalog?: Catalog;
+  publish?: (entries: Array<{ detailType: string; detail: unknown }>) => Promise<unknown>;
+  /** An engineer released the brake for this departure. */
+  brakeReleased?: boolean;
 }
 
 export type StartOutcome =
@@ -18,6 +26,7 @@ export type StartOutcome =
   | { action: "duplicate"; subjectId: string; status: string; runName?: string }
   | { action: "scheduled"; subjectId: string; effectiveAt: string }
   | { action: "suspending"; subjectId: string; runName: string }
+  | { action: "held"; subjectId: string; heldId?: string; reason: string }
   | { action: "cancelled" | "cancel-too-late" | "cancel-unknown"; subjectId: string };
 
 /**
@@ -84,12 +93,29 @@ export async function startOffboarding(rawEnvelope: unknown, deps: StartDeps): P
     return { action: "duplicate", subjectId, status: profile.status, runName: profile.lastRun };
   }
   // A re-drive after NEEDS_ATTENTION (by a new departure event) gets a name of its own: names are never reused.
+  let runTrigger = trigger;
+  if (profile.status === "PENDING_CONFIRMATION" && !deps.brakeReleased) {
+    logger.info("departure already held by the brake", { subjectId, source: detail.source });
+    return { action: "held", subjectId, reason: "this person's departure is already held by the brake" };
+  }
+  if (deps.catalog && !deps.brakeReleased && (profile.status === "ACTIVE" || profile.status === "NEEDS_ATTENTION")) {
+    const verdict = await applyBrake(deps.store, deps.catalog.brake, { subjectId, sourceEventId: detail.sourceEventId, source: detail.source }, now);
+    if (verdict.engagedNow && deps.publish) await announceBrake({ publish: deps.publish }, verdict.reason);
+    if (verdict.verdict === "hold") {
+      const held = await hold(deps.store, { kind: "departure", subjectId, sourceEventId: detail.sourceEventId, source: detail.source, request: detail, heldAt: now.toISOString(), reason: verdict.reason });
+      await deps.store.holdSubject(subjectId);
+      logger.warn("departure held by the mass-departure brake", { subjectId, heldId: held.heldId, source: detail.source });
+      return { action: "held", subjectId, heldId: held.heldId, reason: verdict.reason };
+    }
+    if (verdict.verdict === "bypass") runTrigger = { ...trigger, reason: [trigger.reason, `brake: ${verdict.reason}`].filter(Boolean).join("; ") };
+  }
+  if (deps.brakeReleased) runTrigger = { ...trigger, reason: [trigger.reason, "brake: released by an engineer after the brake held it"].filter(Boolean).join("; ") };
   const runKey = profile.status === "NEEDS_ATTENTION" ? `${detail.sourceEventId}#after#${profile.lastRun ?? ""}` : detail.sourceEventId;
   const runName = runNameFor(subjectId, runKey);
-  const claim = await deps.store.beginDeparture({ subjectId, runName, trigger, now: now.toISOString() });
+  const claim = await deps.store.beginDeparture({ subjectId, runName, trigger: runTrigger, now: now.toISOString() });
   if (claim.owner) {
     await deps.store.putItem({ ...marker, runName, receivedAt: now.toISOString() });
-    await deps.startExecution(runName, { runName, subjectId, trigger, dryRun: false });
+    await deps.startExecution(runName, { runName, subjectId, trigger: runTrigger, dryRun: false });
     logger.info("offboarding started", { subjectId, runName, source: detail.source });
     return { action: "started", runName, subjectId };
   }
