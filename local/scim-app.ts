@@ -21,6 +21,8 @@ interface AppContext {
   users: Map<string, UserRecord>;
   groups: Map<string, GroupRecord>;
   ignoreDeactivation: boolean;
+  /** Deactivating writes (PATCH/PUT with active=false, DELETE) this app processed, per user id. */
+  deactivations: Map<string, number>;
 }
 
 let declared = false;
@@ -30,11 +32,12 @@ function declareUserResource() {
   declared = true;
   SCIMMY.Resources.declare(SCIMMY.Resources.User)
     .ingress((resource, data, ctx) => {
-      const { users, ignoreDeactivation } = ctx as AppContext;
+      const { users, ignoreDeactivation, deactivations } = ctx as AppContext;
       const now = new Date().toISOString();
       if (resource.id) {
         const current = users.get(resource.id);
         if (!current) throw new SCIMMY.Types.Error(404, "noTarget", `Resource ${resource.id} not found`);
+        if ((data as { active?: unknown }).active === false) deactivations.set(resource.id, (deactivations.get(resource.id) ?? 0) + 1);
         // A provider that answers 200 to a deactivation and changes nothing: the case read-back exists for.
         const next = { ...(data as object), id: resource.id, meta: { ...(current.meta as object), lastModified: now } } as unknown as UserRecord;
         if (ignoreDeactivation) next.active = current.active;
@@ -56,8 +59,9 @@ function declareUserResource() {
       return resource.filter ? resource.filter.match(all) : all;
     })
     .degress((resource, ctx) => {
-      const { users } = ctx as AppContext;
+      const { users, deactivations } = ctx as AppContext;
       if (!resource.id || !users.delete(resource.id)) throw new SCIMMY.Types.Error(404, "noTarget", `Resource ${resource.id} not found`);
+      deactivations.set(resource.id, (deactivations.get(resource.id) ?? 0) + 1);
     });
   // Groups model the app's roles: offboarding removes the person from each, and only the person.
   SCIMMY.Resources.declare(SCIMMY.Resources.Group)
@@ -95,7 +99,9 @@ export interface ScimAppOptions {
 export class ScimApp extends StandIn {
   readonly users = new Map<string, UserRecord>();
   readonly groups = new Map<string, GroupRecord>();
-  private readonly context: AppContext = { users: this.users, groups: this.groups, ignoreDeactivation: false };
+  /** Deactivating writes (PATCH/PUT active=false, DELETE) the app processed, per user id, whatever became of the answer. */
+  readonly deactivations = new Map<string, number>();
+  private readonly context: AppContext = { users: this.users, groups: this.groups, ignoreDeactivation: false, deactivations: this.deactivations };
 
   constructor(private readonly options: ScimAppOptions) {
     super(options.latencyMs);
@@ -175,5 +181,44 @@ export function failTimes(times: number, status: number, method?: string, header
     left--;
     res.status(status).set(headers).type("application/scim+json").send(JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: String(status), detail: `injected ${status}` }));
     return true;
+  };
+}
+
+/** Holds the next `times` requests matching `method` unanswered (the client times out); they never reach the app. */
+export function hangTimes(times: number, method?: string): Fault {
+  let left = times;
+  return (req) => {
+    if (left <= 0 || (method && req.method !== method)) return false;
+    left--;
+    return true;
+  };
+}
+
+/** Resets the connection of the next `times` requests matching `method` before the app sees them. */
+export function resetTimes(times: number, method?: string): Fault {
+  let left = times;
+  return (req) => {
+    if (left <= 0 || (method && req.method !== method)) return false;
+    left--;
+    req.socket.destroy();
+    return true;
+  };
+}
+
+/**
+ * Lets the next `times` requests matching `method` through to the app, which processes them, and then
+ * loses the answer: the connection is reset, or never answered (the client times out).
+ */
+export function loseAnswerTimes(times: number, method: string | undefined, how: "reset" | "hang"): Fault {
+  let left = times;
+  return (req, res) => {
+    if (left <= 0 || (method && req.method !== method)) return false;
+    left--;
+    const end = () => {
+      if (how === "reset") req.socket.destroy();
+      return res;
+    };
+    res.end = end as typeof res.end;
+    return false;
   };
 }

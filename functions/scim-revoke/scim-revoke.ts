@@ -26,8 +26,15 @@ export async function scimRevoke(rawInput: unknown, deps: ScimStepDeps): Promise
   await deps.store.setAccountState(subjectId, app.appId, { state: "REVOKING", lastRun: runName });
   const client = await deps.clientFor(app.appId);
   try {
-    const user = app.scimId ? await client.getUser(app.scimId) : await client.findUser([app.accountName ?? "", ...app.emails]);
-    if (!user && !app.scimId) {
+    let scimId = app.scimId;
+    let user = scimId ? await client.getUser(scimId) : await client.findUser([app.accountName ?? "", ...app.emails]);
+    if (!user && !scimId) {
+      // An earlier attempt of this step may have found the account, recorded its id and deleted it, and
+      // then lost the app's answer (a reset, a timeout): by that id, a 404 is the deletion, not a mystery.
+      scimId = (await deps.store.getAccount(subjectId, app.appId))?.scimId;
+      if (scimId) user = await client.getUser(scimId);
+    }
+    if (!user && !scimId) {
       // An arrival was recorded, so the account existed. Not finding it is not proof it is gone (the
       // app may spell the name differently): it needs a person, never "revoked".
       throw new Permanent(`no account matching the recorded sign-in name was found in ${app.appId}; cannot revoke or verify`);
@@ -36,7 +43,9 @@ export async function scimRevoke(rawInput: unknown, deps: ScimStepDeps): Promise
       await deps.store.setAccountState(subjectId, app.appId, { state: "REVOKING", scimId: user.id });
       // Roles first, so nothing the account can still do outlives the deactivation below.
       if (client.managesGroups) for (const group of await client.groupsOf(user.id)) await client.removeFromGroup(group.id, user.id);
-      await client.deactivate(user.id);
+      // Already inactive (an earlier attempt's deactivation landed but its answer was lost): deactivating
+      // again would be a second revocation at the app; the read-back still proves the state.
+      if (user.active !== false) await client.deactivate(user.id);
     }
     logger.info("scim deactivation sent", { subjectId, appId: app.appId, found: Boolean(user) });
     return { scimId: user?.id ?? null, found: Boolean(user), revokedAt: deps.now().toISOString(), evidence: client.evidence };
