@@ -12,6 +12,7 @@ import { BUS_SOURCE, DetailType, IdentityDetail, InternalDetailType } from "../f
 import type { OffboardInput, Plan } from "../functions/lib/runs";
 import { notificationItems, readGraphNotifications } from "../functions/graph-hook/graph-hook";
 import { normalizePayload, type PayloadSource, SOURCES } from "../functions/normalize";
+import { reconcileExitCode, reconcileNow, reportMarkdown } from "./reconcile";
 import { formatStatus, statusOf } from "./status";
 import { CliError, resolveTarget } from "./target";
 
@@ -239,6 +240,18 @@ program
     if (opts.json) return void out(JSON.stringify(letters));
     if (letters.length === 0) return void out("no dead letters");
     for (const l of letters) out(`${l.at}  ${l.detailType} ${l.eventId} (rule ${l.rule}): ${oneLine(l.reason)}`);
+  });
+
+program
+  .command("reconcile")
+  .description("compare each app's accounts with the HR roster, the IdP and the ledger; print the report (orphan, unknown, unrecorded, revoked-but-active)")
+  .option("--app <id>", "only this app (repeat for several)", (id: string, ids: string[]) => [...ids, id], [] as string[])
+  .option("--json", "print the report as one JSON object on the last line")
+  .action(async (opts: { app: string[]; json?: boolean }) => {
+    const target = await resolveTarget(globals());
+    const report = await reconcileNow(target, { apps: opts.app, actor: actorName() });
+    out(opts.json ? JSON.stringify(report) : reportMarkdown(report));
+    process.exitCode = reconcileExitCode(report);
   });
 
 const graph = program.command("graph").description("the Microsoft Graph users subscription that tells the pipeline about disabled and deleted users");

@@ -14,6 +14,8 @@ export interface Target {
   sfn: SFNClient;
   busName: string;
   stateMachineArn: string;
+  /** The reconcile state machine (REVOKE_RECONCILE_STATE_MACHINE_ARN on AWS). */
+  reconcileStateMachineArn?: string;
 }
 
 export class CliError extends Error {
@@ -40,12 +42,13 @@ export async function resolveTarget(opts: { aws?: boolean; dataDir?: string }): 
       sfn: new SFNClient({}),
       busName: need("REVOKE_EVENT_BUS_NAME"),
       stateMachineArn: need("REVOKE_STATE_MACHINE_ARN"),
+      reconcileStateMachineArn: process.env.REVOKE_RECONCILE_STATE_MACHINE_ARN,
     };
   }
   const dataDir = opts.dataDir ?? process.env.REVOKE_DATA_DIR ?? ".data";
   const infoFile = join(dataDir, "runtime.json");
   if (!existsSync(infoFile)) throw new CliError(`no local runtime found in ${dataDir} (start one with \`npm start\`, or pass --aws)`);
-  const info = JSON.parse(readFileSync(infoFile, "utf8")) as { url: string; dynamoEndpoint: string; table: string; stateMachineArn: string };
+  const info = JSON.parse(readFileSync(infoFile, "utf8")) as { url: string; dynamoEndpoint: string; table: string; stateMachineArn: string; reconcileStateMachineArn?: string };
   try {
     const res = await fetch(`${info.url}/health`, { signal: AbortSignal.timeout(2000) });
     if (!res.ok) throw new Error();
@@ -61,5 +64,6 @@ export async function resolveTarget(opts: { aws?: boolean; dataDir?: string }): 
     sfn: new SFNClient({ ...local, endpoint: info.url }),
     busName: "revoke-local",
     stateMachineArn: info.stateMachineArn,
+    reconcileStateMachineArn: info.reconcileStateMachineArn,
   };
 }

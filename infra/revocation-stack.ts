@@ -25,7 +25,8 @@ import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cd
 import type { Construct } from "constructs";
 import type { Catalog } from "../functions/lib/catalog";
 import { BUS_SOURCE } from "../functions/lib/events";
-import { BUS_RULES, FUNCTION_ENTRIES, FunctionName, HTTP_ROUTES, OFFBOARD_SUBSTITUTIONS, OKTA_PARTNER_RULE_PATTERN, SCHEDULED_WORK } from "../functions/lib/rules";
+import { s3Location } from "../functions/lib/roster";
+import { BUS_RULES, FUNCTION_ENTRIES, FunctionName, HTTP_ROUTES, OFFBOARD_SUBSTITUTIONS, OKTA_PARTNER_RULE_PATTERN, RECONCILE_SUBSTITUTIONS, SCHEDULED_WORK } from "../functions/lib/rules";
 import { TABLE_KEYS } from "../functions/lib/store";
 import { LAMBDA_BUNDLING } from "./bundling";
 
@@ -48,6 +49,7 @@ export class RevocationStack extends Stack {
   readonly table: Table;
   readonly bus: EventBus;
   readonly stateMachine: StateMachine;
+  readonly reconcileStateMachine: StateMachine;
   readonly functions: Record<FunctionName, NodejsFunction>;
   readonly api: HttpApi;
 
@@ -128,14 +130,14 @@ export class RevocationStack extends Stack {
     // Functions the bus invokes asynchronously: an error after Lambda's own retries would otherwise be
     // dropped, because a rule target's DLQ only receives events that could not be delivered at all.
     const asyncInvoked = new Set<FunctionName>([...BUS_RULES.map((rule) => rule.target), FunctionName.OktaLogStream]);
-    const fn = (name: FunctionName, extraEnv: Record<string, string> = {}) => {
+    const fn = (name: FunctionName, extraEnv: Record<string, string> = {}, timeoutSeconds = 30) => {
       const logGroup = new LogGroup(this, `${name}-logs`, { retention: RetentionDays.SIX_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
       return new NodejsFunction(this, name, {
         entry: join(ROOT, FUNCTION_ENTRIES[name]),
         runtime: Runtime.NODEJS_24_X,
         architecture: Architecture.ARM_64,
         memorySize: 256,
-        timeout: Duration.seconds(30),
+        timeout: Duration.seconds(timeoutSeconds),
         tracing: Tracing.ACTIVE,
         logGroup,
         // The on-failure record keeps the event and the error that stopped it: a dead letter with its reason.
@@ -169,6 +171,7 @@ export class RevocationStack extends Stack {
     const functions = {} as Record<FunctionName, NodejsFunction>;
     for (const name of Object.values(FunctionName)) {
       if (([FunctionName.StartOffboarding, FunctionName.RecordArrival, FunctionName.RemindTaskOwners, FunctionName.TaskPage] as FunctionName[]).includes(name)) continue;
+      if (([FunctionName.ReconcileApp, FunctionName.ReconcileRemediate, FunctionName.StartReconciliation] as FunctionName[]).includes(name)) continue; // below, with the reconcile state machine
       functions[name] = fn(name, name === FunctionName.NotifyOwner ? { TASK_TOPIC_ARN: tasksTopic.topicArn } : {});
     }
 
@@ -191,6 +194,42 @@ export class RevocationStack extends Stack {
     this.stateMachine.grantTaskResponse(functions[FunctionName.TaskPage]);
     functions[FunctionName.StartOffboarding] = fn(FunctionName.StartOffboarding, starterEnv);
     functions[FunctionName.RecordArrival] = fn(FunctionName.RecordArrival, starterEnv);
+
+    // Reconciliation: its own state machine from its own ASL file, started daily by the scheduler (through
+    // start-reconciliation) and by `revoke reconcile`. Listing a large app under its rate limit takes time.
+    functions[FunctionName.ReconcileApp] = fn(FunctionName.ReconcileApp, {}, 900);
+    functions[FunctionName.ReconcileRemediate] = fn(FunctionName.ReconcileRemediate, starterEnv, 300);
+    this.reconcileStateMachine = new StateMachine(this, "Reconcile", {
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromFile(join(ROOT, "statemachines/reconcile.asl.json")),
+      definitionSubstitutions: Object.fromEntries(Object.entries(RECONCILE_SUBSTITUTIONS).map(([placeholder, name]) => [placeholder, functions[name].functionArn])),
+      tracingEnabled: true,
+      logs: { destination: new LogGroup(this, "ReconcileLogs", { retention: RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN }), level: LogLevel.ALL, includeExecutionData: true },
+    });
+    for (const name of Object.values(RECONCILE_SUBSTITUTIONS)) {
+      functions[name].grantInvoke(this.reconcileStateMachine);
+      this.table.grantReadWriteData(functions[name]);
+    }
+    functions[FunctionName.StartReconciliation] = fn(FunctionName.StartReconciliation, { RECONCILE_STATE_MACHINE_ARN: this.reconcileStateMachine.stateMachineArn });
+    this.reconcileStateMachine.grantStartExecution(functions[FunctionName.StartReconciliation]);
+    // Remediation starts app-scoped offboard runs (through the brake, which may announce itself on the bus).
+    this.stateMachine.grantStartExecution(functions[FunctionName.ReconcileRemediate]);
+    this.bus.grantPutEventsTo(functions[FunctionName.ReconcileRemediate]);
+    // The HR roster export: read-only, that one object, by the two functions that read it.
+    const roster = s3Location(props.catalog.reconcile.roster);
+    if (roster) {
+      for (const name of [FunctionName.ReconcilePlan, FunctionName.ReconcileApp]) {
+        functions[name].addToRolePolicy(new PolicyStatement({ actions: ["s3:GetObject"], resources: [`arn:${this.partition}:s3:::${roster.bucket}/${roster.key}`] }));
+      }
+    }
+    new Alarm(this, "ReconcileFailedAlarm", {
+      alarmDescription: "A reconciliation run failed (an unreadable roster or catalog): orphaned accounts are not being looked for",
+      metric: this.reconcileStateMachine.metricFailed({ period: Duration.minutes(5) }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(new SnsAction(alerts));
     this.functions = functions;
 
     // Least privilege, per function: what each one reads and writes, nothing more.
@@ -242,9 +281,10 @@ export class RevocationStack extends Stack {
       const secret = Secret.fromSecretCompleteArn(this, id, ref);
       for (const name of users) secret.grantRead(functions[name]);
     };
-    for (const app of props.catalog.apps) grantSecret(`secret-${app.id}`, app.scim?.tokenRef ?? app.scim?.oauth?.clientSecretRef, [FunctionName.ScimRevoke, FunctionName.ScimVerify]);
+    for (const app of props.catalog.apps) grantSecret(`secret-${app.id}`, app.scim?.tokenRef ?? app.scim?.oauth?.clientSecretRef, [FunctionName.ScimRevoke, FunctionName.ScimVerify, FunctionName.ReconcileApp]);
     const { okta, entra } = props.catalog.idp;
-    const idpFunctions = [FunctionName.IdpRevoke, FunctionName.IdpVerify];
+    // Reconciliation reads each person's status at the IdPs.
+    const idpFunctions = [FunctionName.IdpRevoke, FunctionName.IdpVerify, FunctionName.ReconcileApp];
     if (okta) grantSecret("secret-okta", okta.auth.type === "api-token" ? okta.auth.tokenRef : okta.auth.privateKeyRef, idpFunctions);
     if (entra) grantSecret("secret-entra", entra.auth.type === "client-secret" ? entra.auth.secretRef : entra.auth.privateKeyRef, [...idpFunctions, FunctionName.EntraUserCheck, FunctionName.GraphSubscription]);
     const ingress = props.catalog.ingress;
@@ -353,6 +393,7 @@ export class RevocationStack extends Stack {
     new CfnOutput(this, "TableName", { value: this.table.tableName, description: "REVOKE_TABLE_NAME for `revoke --aws`" });
     new CfnOutput(this, "EventBusName", { value: this.bus.eventBusName, description: "REVOKE_EVENT_BUS_NAME for `revoke --aws`" });
     new CfnOutput(this, "StateMachineArn", { value: this.stateMachine.stateMachineArn, description: "REVOKE_STATE_MACHINE_ARN for `revoke --aws`" });
+    new CfnOutput(this, "ReconcileStateMachineArn", { value: this.reconcileStateMachine.stateMachineArn, description: "REVOKE_RECONCILE_STATE_MACHINE_ARN for `revoke --aws reconcile`" });
     new CfnOutput(this, "ApiUrl", { value: this.api.apiEndpoint });
   }
 
@@ -371,6 +412,12 @@ export class RevocationStack extends Stack {
       stack.acknowledge({
         id: `AwsSolutions-IAM5[Action::${action}]`,
         reason: "Granted by CDK's grant methods on the one customer-managed key of this stack (table, queues, topic); the resource is that key, not a wildcard.",
+      });
+    }
+    for (const name of Object.values(RECONCILE_SUBSTITUTIONS)) {
+      stack.acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(functions[name].node.defaultChild as never)}.Arn>:*]`,
+        reason: `The reconcile state machine may invoke any version or alias of ${name}, one of its own four task functions; no other function.`,
       });
     }
     for (const name of Object.values(OFFBOARD_SUBSTITUTIONS)) {

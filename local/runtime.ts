@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { loadCatalogFile } from "../functions/lib/catalog";
-import { BUS_RULES, SCHEDULED_WORK, OFFBOARD_SUBSTITUTIONS } from "../functions/lib/rules";
+import { BUS_RULES, SCHEDULED_WORK, OFFBOARD_SUBSTITUTIONS, RECONCILE_SUBSTITUTIONS } from "../functions/lib/rules";
 import { documentClient, Store } from "../functions/lib/store";
 import { LocalBus } from "./bus";
 import { startDynamo } from "./dynamo";
@@ -14,6 +14,7 @@ import { LocalStepFunctions, localStateMachineArn } from "./stepfunctions";
 export const LOCAL_TABLE = "revoke-local";
 export const LOCAL_BUS = "revoke-local";
 export const OFFBOARD_MACHINE = "offboard";
+export const RECONCILE_MACHINE = "reconcile";
 const PROJECT_ROOT = resolve(import.meta.dirname, "..");
 
 export interface RuntimeOptions {
@@ -66,6 +67,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const bus = new LocalBus(BUS_RULES, lambdas, store, log);
   const sfn = new LocalStepFunctions(store, lambdas, { retryIntervalMs: options.retryIntervalMs, log });
   sfn.register(OFFBOARD_MACHINE, join(PROJECT_ROOT, "statemachines/offboard.asl.json"), OFFBOARD_SUBSTITUTIONS);
+  sfn.register(RECONCILE_MACHINE, join(PROJECT_ROOT, "statemachines/reconcile.asl.json"), RECONCILE_SUBSTITUTIONS);
 
   const server = createLocalServer({ lambdas, bus, sfn });
   await new Promise<void>((ok, fail) => {
@@ -82,6 +84,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     EVENTBRIDGE_ENDPOINT: url,
     SFN_ENDPOINT: url,
     STATE_MACHINE_ARN: localStateMachineArn(OFFBOARD_MACHINE),
+    RECONCILE_STATE_MACHINE_ARN: localStateMachineArn(RECONCILE_MACHINE),
     APP_CATALOG_FILE: catalogFile,
     NOTIFY_FILE: process.env.NOTIFY_FILE ?? join(dataDir, "notifications.log"),
     AWS_REGION: process.env.AWS_REGION ?? "us-east-1",
@@ -91,7 +94,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   });
   delete process.env.AWS_SESSION_TOKEN;
 
-  writeFileSync(runtimeInfoFile(dataDir), JSON.stringify({ url, dynamoEndpoint: dynamo.endpoint, table: LOCAL_TABLE, stateMachineArn: localStateMachineArn(OFFBOARD_MACHINE), pid: process.pid }, null, 2));
+  writeFileSync(runtimeInfoFile(dataDir), JSON.stringify({ url, dynamoEndpoint: dynamo.endpoint, table: LOCAL_TABLE, stateMachineArn: localStateMachineArn(OFFBOARD_MACHINE), reconcileStateMachineArn: localStateMachineArn(RECONCILE_MACHINE), pid: process.pid }, null, 2));
   const redriven = await sfn.redrive();
   if (redriven.length) log(`re-driving ${redriven.length} unfinished execution(s): ${redriven.join(", ")}`);
 
@@ -106,8 +109,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       log(`${work.name} failed, will run again: ${(e as Error).message.split("\n")[0]}`);
     }
   };
+  // Work marked atStartup: false (reconciliation) runs on its timer only, not at start-up or here.
   const runScheduledWork = async () => {
-    for (const work of SCHEDULED_WORK) await runOne(work);
+    for (const work of SCHEDULED_WORK) if (work.atStartup !== false) await runOne(work);
   };
   await runScheduledWork();
   const timers = SCHEDULED_WORK.map((work) => setInterval(() => void runOne(work), options.schedulerIntervalMs ?? work.everyMinutes * 60_000));

@@ -25,6 +25,11 @@ export const FunctionName = {
   TaskPage: "task-page",
   RecordAppOutcome: "record-app-outcome",
   CloseRun: "close-run",
+  StartReconciliation: "start-reconciliation",
+  ReconcilePlan: "reconcile-plan",
+  ReconcileApp: "reconcile-app",
+  ReconcileReport: "reconcile-report",
+  ReconcileRemediate: "reconcile-remediate",
 } as const;
 export type FunctionName = (typeof FunctionName)[keyof typeof FunctionName];
 
@@ -80,6 +85,14 @@ export const OFFBOARD_SUBSTITUTIONS: Record<string, FunctionName> = {
   CloseRunFunctionArn: FunctionName.CloseRun,
 };
 
+/** definitionSubstitutions of the reconcile state machine (statemachines/reconcile.asl.json). */
+export const RECONCILE_SUBSTITUTIONS: Record<string, FunctionName> = {
+  ReconcilePlanFunctionArn: FunctionName.ReconcilePlan,
+  ReconcileAppFunctionArn: FunctionName.ReconcileApp,
+  ReconcileReportFunctionArn: FunctionName.ReconcileReport,
+  ReconcileRemediateFunctionArn: FunctionName.ReconcileRemediate,
+};
+
 /** Where each function's entry file lives, for CDK bundling and the local runtime alike. */
 export const FUNCTION_ENTRIES: Record<FunctionName, string> = {
   [FunctionName.Ingest]: "functions/ingest/handler.ts",
@@ -102,6 +115,11 @@ export const FUNCTION_ENTRIES: Record<FunctionName, string> = {
   [FunctionName.TaskPage]: "functions/task-page/handler.ts",
   [FunctionName.RecordAppOutcome]: "functions/record-app-outcome/handler.ts",
   [FunctionName.CloseRun]: "functions/close-run/handler.ts",
+  [FunctionName.StartReconciliation]: "functions/start-reconciliation/handler.ts",
+  [FunctionName.ReconcilePlan]: "functions/reconcile-plan/handler.ts",
+  [FunctionName.ReconcileApp]: "functions/reconcile-app/handler.ts",
+  [FunctionName.ReconcileReport]: "functions/reconcile-report/handler.ts",
+  [FunctionName.ReconcileRemediate]: "functions/reconcile-remediate/handler.ts",
 };
 
 
@@ -120,12 +138,17 @@ export const HTTP_ROUTES: Array<{ method: "GET" | "POST"; path: string; target: 
   { method: "POST", path: "/hooks/graph/lifecycle", target: FunctionName.GraphHook, auth: "own" },
 ];
 
-/** Scheduled work: EventBridge Scheduler on AWS and the local runtime's timers run exactly these. */
-export const SCHEDULED_WORK: Array<{ name: string; description: string; target: FunctionName; everyMinutes: number; input: Record<string, unknown> }> = [
+/**
+ * Scheduled work: EventBridge Scheduler on AWS and the local runtime's timers run exactly these.
+ * `atStartup: false`: the local runtime does not run it when it starts (reconciliation lists every
+ * account of every app; a restart is not the moment). It still runs on its period, as on AWS.
+ */
+export const SCHEDULED_WORK: Array<{ name: string; description: string; target: FunctionName; everyMinutes: number; input: Record<string, unknown>; atStartup?: false }> = [
   { name: "start-due-departures", description: "Puts departures whose effective day has come back on the bus", target: FunctionName.StartDueDepartures, everyMinutes: 5, input: {} },
   { name: "entra-delta-sweep", description: "users/delta: disabled or deleted users that no notification announced", target: FunctionName.EntraUserCheck, everyMinutes: 60, input: { action: "sweep" } },
   { name: "remind-task-owners", description: "Reminds owners of tasks past half their time (the reminder is the task's heartbeat)", target: FunctionName.RemindTaskOwners, everyMinutes: 15, input: {} },
   { name: "renew-graph-subscription", description: "Keeps the Graph users subscription from expiring", target: FunctionName.GraphSubscription, everyMinutes: 12 * 60, input: { action: "renew" } },
+  { name: "daily-reconciliation", description: "Starts the day's reconciliation: every app's accounts against the HR roster, the IdP and the ledger", target: FunctionName.StartReconciliation, everyMinutes: 24 * 60, input: {}, atStartup: false },
 ];
 
 /** Does a request path match a route path with `{param}` segments? */

@@ -35,6 +35,11 @@ export interface ScimUser {
   id: string;
   userName?: string;
   active?: boolean;
+  /** For reconciliation, which matches accounts to people by userName, emails and externalId. */
+  emails?: string[];
+  externalId?: string;
+  /** meta.created, when the app says when the account was made. */
+  created?: string;
 }
 
 const SCIM_JSON = "application/scim+json";
@@ -197,7 +202,16 @@ function asUser(body: unknown): ScimUser {
   // and unknown is never read as inactive.
   const text = typeof b.active === "string" ? b.active.trim().toLowerCase() : undefined;
   const active = typeof b.active === "boolean" ? b.active : text === "true" ? true : text === "false" ? false : undefined;
-  return { id: b.id, userName: typeof b.userName === "string" ? b.userName : undefined, active };
+  const emails = Array.isArray(b.emails) ? b.emails.map((e) => (e as { value?: unknown })?.value).filter((v): v is string => typeof v === "string" && v.length > 0) : [];
+  const created = (b.meta as { created?: unknown } | undefined)?.created;
+  return {
+    id: b.id,
+    userName: typeof b.userName === "string" ? b.userName : undefined,
+    active,
+    ...(emails.length ? { emails } : {}),
+    ...(typeof b.externalId === "string" && b.externalId ? { externalId: b.externalId } : {}),
+    ...(typeof created === "string" ? { created } : {}),
+  };
 }
 
 /** Does a returned resource carry the value the filter asked for (case-insensitively, as RFC 7643 has it)? */
