@@ -95,8 +95,15 @@ export class OktaClient implements IdpClient {
       if (user.status === "DEPROVISIONED") note = "already deactivated";
       else {
         // Deactivating a DEPROVISIONED user is not allowed, and a lifecycle call is not idempotent: checked above.
-        await this.call("POST", `/api/v1/users/${id}/lifecycle/deactivate?sendEmail=false`);
-        note = `deactivated (was ${user.status})`;
+        try {
+          await this.call("POST", `/api/v1/users/${id}/lifecycle/deactivate?sendEmail=false`);
+          note = `deactivated (was ${user.status})`;
+        } catch (e) {
+          // Another run (a tripwire beside the offboarding) may have deactivated the user since the read
+          // above; Okta then refuses with 400. The user's own state says whether the door is closed.
+          if (!(e instanceof Permanent) || (await this.getUser(userRef))?.status !== "DEPROVISIONED") throw e;
+          note = "already deactivated (by a concurrent run)";
+        }
       }
     } else if (user.status === "ACTIVE") {
       await this.call("POST", `/api/v1/users/${id}/lifecycle/suspend`);

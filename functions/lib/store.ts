@@ -346,6 +346,23 @@ export class Store {
     });
   }
 
+  /**
+   * Claims an account for one run's revocation (REVOKING, by this run), so that two runs holding the
+   * same account (a tripwire beside the offboarding) never both deactivate it. Fails once it is REVOKED
+   * or RETAINED, and while another run's claim is younger than `staleBefore` (a run that died is taken over).
+   */
+  async claimAccount(subjectId: string, appId: string, runName: string, now: string, staleBefore: string): Promise<boolean> {
+    return this.tryUpdate({
+      TableName: this.tableName,
+      Key: { pk: `SUBJECT#${subjectId}`, sk: `ACCOUNT#${appId}` },
+      UpdateExpression: "SET #state = :revoking, lastRun = :run, revokingSince = :now",
+      ConditionExpression:
+        "attribute_exists(pk) AND NOT (#state IN (:revoked, :retained)) AND (#state <> :revoking OR lastRun = :run OR attribute_not_exists(revokingSince) OR revokingSince < :stale)",
+      ExpressionAttributeNames: { "#state": "state" },
+      ExpressionAttributeValues: { ":revoking": "REVOKING", ":revoked": "REVOKED", ":retained": "RETAINED", ":run": runName, ":now": now, ":stale": staleBefore },
+    });
+  }
+
   async completeRun(input: {
     subjectId: string;
     runName: string;

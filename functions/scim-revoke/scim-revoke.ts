@@ -1,5 +1,5 @@
 import type { Catalog } from "../lib/catalog";
-import { Permanent } from "../lib/errors";
+import { Permanent, Transient } from "../lib/errors";
 import { logger } from "../lib/observability";
 import type { RateLimiter } from "../lib/rate-limit";
 import { AppStepInput } from "../lib/runs";
@@ -11,6 +11,8 @@ export interface ScimStepDeps {
   catalog: Catalog;
   clientFor: (appId: string) => Promise<ScimClient>;
   now: () => Date;
+  /** How long to wait for another run revoking the same account (default 15 s). */
+  claimWaitMs?: number;
 }
 
 export interface RevokeResult {
@@ -23,7 +25,8 @@ export interface RevokeResult {
 /** Every field is always present: the ASL's ResultSelector picks them by path, and a missing path fails on AWS. */
 export async function scimRevoke(rawInput: unknown, deps: ScimStepDeps): Promise<RevokeResult> {
   const { subjectId, runName, app } = AppStepInput.parse(rawInput);
-  await deps.store.setAccountState(subjectId, app.appId, { state: "REVOKING", lastRun: runName });
+  const revokedByAnother = await claimOrWait(subjectId, app.appId, runName, deps);
+  if (revokedByAnother) return revokedByAnother;
   const client = await deps.clientFor(app.appId);
   try {
     let scimId = app.scimId;
@@ -52,6 +55,32 @@ export async function scimRevoke(rawInput: unknown, deps: ScimStepDeps): Promise
   } catch (e) {
     logger.warn("scim deactivation failed", { subjectId, appId: app.appId, error: (e as Error).name });
     throw e;
+  }
+}
+
+/** How long a run waits for another run revoking the same account, and when that run's claim is stale. */
+const CLAIM_WAIT_MS = 15_000;
+const CLAIM_STALE_MS = 10 * 60_000;
+
+/**
+ * One run at a time revokes an account: a tripwire run and the offboarding (or two tripwires) can both
+ * hold it, and both deactivating it is a second revocation at the app. This run claims it; while another
+ * run holds it, this one waits: once that run has REVOKED it there is nothing left to send (the
+ * read-back still runs here), and if it failed this run claims it and tries. Waiting too long is
+ * Transient (the state machine retries); a claim older than CLAIM_STALE_MS (a run that died) is taken over.
+ */
+async function claimOrWait(subjectId: string, appId: string, runName: string, deps: ScimStepDeps): Promise<RevokeResult | undefined> {
+  const deadline = Date.now() + (deps.claimWaitMs ?? CLAIM_WAIT_MS);
+  for (;;) {
+    const now = deps.now();
+    if (await deps.store.claimAccount(subjectId, appId, runName, now.toISOString(), new Date(now.getTime() - CLAIM_STALE_MS).toISOString())) return undefined;
+    const account = await deps.store.getAccount(subjectId, appId);
+    if (account?.state === "REVOKED") return { scimId: account.scimId ?? null, found: Boolean(account.scimId), revokedAt: account.revokedAt ?? now.toISOString(), evidence: [] };
+    // No record, or RETAINED (never planned): as before, nothing to claim.
+    if (account?.state !== "REVOKING") return undefined;
+    if (Date.now() >= deadline) throw new Transient(`${appId} is being revoked by run ${account.lastRun ?? "?"}; trying again later`);
+    logger.info("account is being revoked by another run; waiting", { subjectId, appId, otherRun: account.lastRun });
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 

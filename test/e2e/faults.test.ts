@@ -113,6 +113,29 @@ async function arriveEverywhere(p: Person, appIds = APP_IDS) {
   for (const appId of appIds) expect((await viaEvents(ssoEvent(p, appId))).status).toBe(200);
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Holds matching invocations of one function for `ms` (a slow cold start); returns the undo. */
+function delayInvocations(fn: FunctionName, ms: number, match: (event: unknown) => boolean): () => void {
+  const lambdas = runtime.lambdas;
+  const original = lambdas.invoke;
+  lambdas.invoke = async function (name, event) {
+    if (name === fn && match(event)) await sleep(ms);
+    return original.call(this, name, event);
+  };
+  return () => {
+    lambdas.invoke = original;
+  };
+}
+/** Adds latency to every request the stand-in serves; returns the undo. */
+function slowDown(app: ScimApp, ms: number): () => void {
+  const s = app as unknown as { latencyMs: number };
+  const before = s.latencyMs;
+  s.latencyMs = ms;
+  return () => {
+    s.latencyMs = before;
+  };
+}
+
 /** Deactivating writes each of the person's accounts received, as the apps themselves counted them. */
 function deactivationsAtApps(p: Person): Record<string, number> {
   return Object.fromEntries([...p.scimIds].map(([appId, id]) => [appId, servers.get(appId)!.deactivations.get(id) ?? 0]));
@@ -263,6 +286,29 @@ describe("fault suite: no departure is lost, no account is revoked twice", () =>
       await expectNotLost(p);
       expect(deactivationsAtApps(p), p.email).toEqual(once(APP_IDS));
     }
+  });
+
+  it("sign-ins recorded while the departure's run is being planned: tripwire and offboarding overlap on the same accounts, each revoked once", async () => {
+    const lea = person("overlap-lea");
+    await arriveEverywhere(lea, ["ledger"]);
+    await runtime.idle();
+    // A slow cold start of the plan function holds the offboarding between "departing" and its plan, and
+    // slow apps keep two runs' SCIM calls in flight together: the window in which both runs see the accounts.
+    const restore = [delayInvocations(FunctionName.PlanOffboarding, 600, (e) => String((e as Json).runName).startsWith("offboard-") && String((e as Json).subjectId).length > 0), ...APP_IDS.map((a) => slowDown(servers.get(a)!, 150))];
+    try {
+      expect((await viaEvents(hrTermination(lea, "term-overlap-lea"))).status).toBe(200);
+      for (let i = 0; i < 100 && (await runtime.store.findSubject({ email: lea.email }))?.status !== "DEPARTING"; i++) await sleep(10);
+      expect((await runtime.store.findSubject({ email: lea.email }))?.status).toBe("DEPARTING");
+      await Promise.all([viaEvents(ssoEvent(lea, "tracker")), viaOktaHook([ssoEvent(lea, "drive")])]);
+      await runtime.idle();
+    } finally {
+      for (const r of restore) r();
+    }
+    const { runs } = await expectNotLost(lea);
+    // The overlap happened: the offboarding planned all three accounts, and tripwire runs held the two late ones too.
+    expect(runs.find((r) => r.runName.startsWith("offboard-"))!.results.map((r) => r.appId).sort()).toEqual([...APP_IDS].sort());
+    expect(runs.filter((r) => r.runName.startsWith("tripwire-")).flatMap((r) => r.results.map((x) => x.appId)).sort()).toEqual(["drive", "tracker"]);
+    expect(deactivationsAtApps(lea)).toEqual(once(APP_IDS));
   });
 
   it("malformed and hostile payloads mixed into the stream are rejected and touch no one; the real departures around them complete", async () => {
