@@ -5,7 +5,7 @@ import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { Queue } from "aws-cdk-lib/aws-sqs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BUS_RULES, FunctionName, OFFBOARD_SUBSTITUTIONS } from "../../functions/lib/rules";
+import { BUS_RULES, FunctionName, OFFBOARD_SUBSTITUTIONS, RECONCILE_SUBSTITUTIONS, SCHEDULED_WORK } from "../../functions/lib/rules";
 import { buildApp } from "../../infra/app";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -109,8 +109,8 @@ describe("the CDK app", () => {
     const queues = template.findResources("AWS::SQS::Queue");
     for (const q of Object.values(queues)) expect((q.Properties as { KmsMasterKeyId?: unknown }).KmsMasterKeyId).toBeDefined();
     const alarms = template.findResources("AWS::CloudWatch::Alarm");
-    // One per queue, one on failed executions, one on NEEDS_ATTENTION outcomes, one on tasks past deadline.
-    expect(Object.keys(alarms).length).toBe(Object.keys(queues).length + 3);
+    // One per queue, one on failed offboardings, one on failed reconciliations, one on NEEDS_ATTENTION outcomes, one on tasks past deadline.
+    expect(Object.keys(alarms).length).toBe(Object.keys(queues).length + 4);
     template.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "TasksPastDeadline" });
     template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
     template.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "OffboardingsNeedingAttention", Namespace: "RevocationPipeline" });
@@ -132,7 +132,7 @@ describe("the CDK app", () => {
     const policyOf = (role: string) => JSON.stringify(policies.find((p) => JSON.stringify(p.Properties.Roles).includes(`${role}ServiceRole`))?.Properties.PolicyDocument ?? {});
     for (const role of ["ingest", "oktahook", "hrhook", "graphhook", "recordarrival", "closerun", "startduedepartures", "entrausercheck", "graphsubscription"]) expect(policyOf(role), role).toContain("events:PutEvents");
     for (const role of ["ingest", "oktahook", "hrhook", "graphhook"]) expect(policyOf(role), role).not.toContain("dynamodb:");
-    template.resourceCountIs("AWS::Scheduler::Schedule", 4);
+    template.resourceCountIs("AWS::Scheduler::Schedule", SCHEDULED_WORK.length);
     // Owners of manual apps get their task emails through SNS, each filtered to their own address.
     template.hasResourceProperties("AWS::SNS::Subscription", { Protocol: "email", Endpoint: "payroll-admin@example.com", FilterPolicy: { to: ["payroll-admin@example.com"] } });
   });
@@ -168,6 +168,7 @@ describe("secrets on AWS", () => {
       file,
       JSON.stringify({
         idp: { okta: { orgUrl: "https://example.okta.com", auth: { type: "api-token", tokenRef: oktaArn } } },
+        reconcile: { roster: "s3://hr-exports/people/roster.csv" },
         apps: [{ id: "crm", name: "CRM", mode: "scim", owner: "o@example.com", scim: { baseUrl: "https://crm.example.com/scim/v2", tokenRef: scimArn } }],
       }),
     );
@@ -179,7 +180,61 @@ describe("secrets on AWS", () => {
         .filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes(arn))
         .map((p) => JSON.stringify(p.Properties.Roles).match(/"([a-z]+(?:[A-Z][a-z]+)*)ServiceRole/)?.[1])
         .sort();
-    expect(readersOf(scimArn)).toEqual(["scimrevoke", "scimverify"]);
-    expect(readersOf(oktaArn)).toEqual(["idprevoke", "idpverify"]);
+    // Reconciliation lists each app's accounts and reads each person's status at the IdP.
+    expect(readersOf(scimArn)).toEqual(["reconcileapp", "scimrevoke", "scimverify"]);
+    expect(readersOf(oktaArn)).toEqual(["idprevoke", "idpverify", "reconcileapp"]);
+    // The HR roster: that one object, read-only, by the two reconciliation functions that read it.
+    const rosterObject = "s3:::hr-exports/people/roster.csv";
+    expect(readersOf(rosterObject)).toEqual(["reconcileapp", "reconcileplan"]);
+    const rosterStatements = Object.values(policies).flatMap((p) => (p.Properties.PolicyDocument as { Statement: Array<{ Action: unknown; Resource: unknown }> }).Statement).filter((st) => JSON.stringify(st.Resource).includes(rosterObject));
+    for (const st of rosterStatements) expect(st.Action).toBe("s3:GetObject");
+  });
+});
+
+describe("reconciliation on AWS", () => {
+  const machines = () => Object.entries(template.findResources("AWS::StepFunctions::StateMachine"));
+  const reconcileMachine = () => machines().find(([id]) => id.startsWith("Reconcile"))!;
+  const policyOf = (role: string) =>
+    JSON.stringify(Object.values(template.findResources("AWS::IAM::Policy")).filter((p) => JSON.stringify(p.Properties.Roles).includes(`${role}ServiceRole`)).map((p) => p.Properties.PolicyDocument));
+
+  it("the reconcile state machine comes from its own ASL file, every placeholder substituted, logging ALL and tracing", () => {
+    const [, machine] = reconcileMachine();
+    const p = machine.Properties as { DefinitionSubstitutions: Record<string, { "Fn::GetAtt": [string, string] }>; DefinitionS3Location: unknown; LoggingConfiguration: { Level: string }; TracingConfiguration: { Enabled: boolean }; StateMachineType: string; RoleArn: { "Fn::GetAtt": [string] } };
+    const asl = readFileSync(join(ROOT, "statemachines/reconcile.asl.json"), "utf8");
+    const placeholders = new Set([...asl.matchAll(/"\$\{(\w+)\}"/g)].map((m) => m[1]!));
+    expect(placeholders).toEqual(new Set(Object.keys(RECONCILE_SUBSTITUTIONS)));
+    expect(new Set(Object.keys(p.DefinitionSubstitutions))).toEqual(placeholders);
+    expect(p).toMatchObject({ StateMachineType: "STANDARD", LoggingConfiguration: { Level: "ALL" }, TracingConfiguration: { Enabled: true }, DefinitionS3Location: { Key: expect.stringMatching(/\.json$/) } });
+    // Its role may invoke its four functions, and only through the substitutions.
+    const roleId = p.RoleArn["Fn::GetAtt"][0];
+    const invokable = JSON.stringify(Object.values(template.findResources("AWS::IAM::Policy")).filter((pol) => JSON.stringify(pol.Properties.Roles).includes(roleId)));
+    for (const placeholder of placeholders) expect(invokable).toContain(p.DefinitionSubstitutions[placeholder]!["Fn::GetAtt"][0]);
+  });
+
+  it("runs daily from EventBridge Scheduler through start-reconciliation, which may start it and nothing else", () => {
+    template.hasResourceProperties("AWS::Scheduler::Schedule", {
+      ScheduleExpression: Match.stringLikeRegexp("rate\\((1 day|1440 minutes)\\)"),
+      Target: { Arn: { "Fn::GetAtt": [Match.stringLikeRegexp("startreconciliation"), "Arn"] }, Input: "{}" },
+    });
+    const [machineId] = reconcileMachine();
+    const starter = policyOf("startreconciliation");
+    expect(starter).toContain("states:StartExecution");
+    expect(starter).toContain(machineId);
+    expect(starter).not.toContain("dynamodb:");
+    template.hasResourceProperties("AWS::Lambda::Function", { Environment: { Variables: Match.objectLike({ RECONCILE_STATE_MACHINE_ARN: { Ref: machineId } }) } });
+  });
+
+  it("listing an app may take up to 15 minutes; remediation may start offboard runs and announce the brake; the report functions write the table", () => {
+    const fns = Object.entries(template.findResources("AWS::Lambda::Function"));
+    const timeoutOf = (name: string) => (fns.find(([id]) => id.startsWith(name.replaceAll("-", "")))![1].Properties as { Timeout: number }).Timeout;
+    expect(timeoutOf("reconcile-app")).toBe(900);
+    const [offboardId] = machines().find(([id]) => id.startsWith("Offboard"))!;
+    const remediate = policyOf("reconcileremediate");
+    expect(remediate).toContain("states:StartExecution");
+    expect(remediate).toContain(offboardId);
+    expect(remediate).toContain("events:PutEvents");
+    for (const role of ["reconcileplan", "reconcileapp", "reconcilereport", "reconcileremediate"]) expect(policyOf(role), role).toContain("dynamodb:PutItem");
+    template.hasOutput("ReconcileStateMachineArn", {});
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "ExecutionsFailed", Dimensions: [{ Name: "StateMachineArn", Value: { Ref: reconcileMachine()[0] } }] });
   });
 });
