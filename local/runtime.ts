@@ -32,6 +32,8 @@ export interface RuntimeOptions {
 export interface Runtime {
   url: string;
   dynamoEndpoint: string;
+  /** DynamoDB requests served so far, by operation (the benchmark counts them per offboarding). */
+  dynamoRequestCounts: () => Promise<Record<string, number>>;
   store: Store;
   bus: LocalBus;
   sfn: LocalStepFunctions;
@@ -120,6 +122,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   return {
     url,
     dynamoEndpoint: dynamo.endpoint,
+    dynamoRequestCounts: dynamo.requestCounts,
     store,
     bus,
     sfn,
