@@ -5,8 +5,8 @@ import { logger } from "../lib/observability";
 import { RateLimiter } from "../lib/rate-limit";
 import { storeFromEnv } from "../lib/store";
 import { scimClientFactory } from "../scim-revoke/scim-revoke";
-import { scimVerify } from "./scim-verify";
+import { verifyAndRecord } from "./scim-verify";
 
 export const handler = middy()
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .handler((event: unknown) => scimVerify(event, { clientFor: scimClientFactory(catalogFromEnv(), new RateLimiter(storeFromEnv())), now: () => new Date() }));
+  .handler((event: unknown) => verifyAndRecord(event, { clientFor: scimClientFactory(catalogFromEnv(), new RateLimiter(storeFromEnv())), now: () => new Date(), store: storeFromEnv() }));

@@ -3,6 +3,8 @@ import { Unverified } from "../lib/errors";
 import { logger } from "../lib/observability";
 import { AppStepInput } from "../lib/runs";
 import type { ScimEvidence } from "../lib/scim";
+import type { AppResult, Store } from "../lib/store";
+import { recordAppOutcome } from "../record-app-outcome/record-app-outcome";
 import type { ScimStepDeps } from "../scim-revoke/scim-revoke";
 
 const VerifyInput = AppStepInput.extend({
@@ -33,4 +35,15 @@ export async function scimVerify(rawInput: unknown, deps: Pick<ScimStepDeps, "cl
     if (left.length) throw new Unverified(`read-back of ${app.appId} shows the account still in ${left.length} group(s)`);
   }
   return { verifiedAt: deps.now().toISOString(), readBack: user ? "inactive" : "absent", evidence: client.evidence };
+}
+
+/**
+ * The state machine's "Verify by read-back" step: verifies, then records the app REVOKED at once, the
+ * same way "Record app outcome" would. Doing both in one invocation saves a state transition and an
+ * invocation per app on the common path (the cost per offboarding is mostly transitions). A read-back
+ * that fails throws before anything is recorded, and the state machine's Catch records the failure.
+ */
+export async function verifyAndRecord(rawInput: unknown, deps: Pick<ScimStepDeps, "clientFor" | "now"> & { store: Store }): Promise<AppResult> {
+  const verify = await scimVerify(rawInput, deps);
+  return recordAppOutcome({ ...(rawInput as object), verify }, { store: deps.store });
 }

@@ -31,7 +31,11 @@ function harness(script: Partial<Record<FunctionName, Behaviour>>) {
   const calls: Array<{ fn: FunctionName; payload: Record<string, unknown> }> = [];
   const defaults: Record<string, Behaviour> = {
     [FunctionName.ScimRevoke]: () => ({ scimId: "s1", found: true, revokedAt: "t-revoked", evidence: [] }),
-    [FunctionName.ScimVerify]: () => ({ verifiedAt: "t-verified", readBack: "inactive", evidence: [] }),
+    // Verified means recorded REVOKED in the same invocation, as the real one does.
+    [FunctionName.ScimVerify]: (p) => {
+      const app = p.app as { appId: string; mode: string };
+      return { appId: app.appId, mode: app.mode, state: "REVOKED", revokedAt: (p.revoke as { revokedAt: string }).revokedAt, verifiedAt: "t-verified", detail: "deactivated; read-back inactive", evidence: [] };
+    },
     [FunctionName.RecordAppOutcome]: (p) => {
       const app = p.app as { appId: string; mode: string };
       const ok = (p.revoke && p.verify && !p.error) || (p.manual && !p.error);
@@ -107,15 +111,22 @@ describe("statemachines/*.asl.json", () => {
 });
 
 describe("offboard state machine, run locally through every branch", () => {
-  it("happy path: plan → revoke → verify → record, per app → close OFFBOARDED", async () => {
+  it("happy path: plan → revoke → verify (which records the outcome), per app → close OFFBOARDED", async () => {
     const h = harness({ [FunctionName.PlanOffboarding]: plan([app("crm"), app("wiki")]) });
     const result = await h.run(input);
     expect(result.status).toBe("SUCCEEDED");
     expect(result.output).toMatchObject({ status: "OFFBOARDED", apps: [{ appId: "crm", state: "REVOKED" }, { appId: "wiki", state: "REVOKED" }] });
     const verify = h.callsTo(FunctionName.ScimVerify)[0]!.payload;
-    expect(verify).toMatchObject({ subjectId: "sub-1", runName: "run-1", app: { appId: expect.any(String) }, revoke: { scimId: "s1", found: true, revokedAt: "t-revoked" } });
-    expect(h.callsTo(FunctionName.RecordAppOutcome)[0]!.payload).toHaveProperty("verify.verifiedAt", "t-verified");
-    expect(h.callsTo(FunctionName.CloseRun)[0]!.payload).toMatchObject({ runName: "run-1", trigger, results: expect.any(Array) });
+    expect(verify).toMatchObject({ subjectId: "sub-1", runName: "run-1", app: { appId: expect.any(String) }, revoke: { scimId: "s1", found: true, revokedAt: "t-revoked", evidence: [] } });
+    // The verify step's own answer is the app's result: no separate recording step on this path.
+    expect(h.callsTo(FunctionName.RecordAppOutcome)).toEqual([]);
+    expect(h.callsTo(FunctionName.CloseRun)[0]!.payload).toMatchObject({
+      runName: "run-1",
+      trigger,
+      results: [expect.objectContaining({ appId: "crm", state: "REVOKED", revokedAt: "t-revoked", verifiedAt: "t-verified" }), expect.objectContaining({ appId: "wiki", state: "REVOKED" })],
+    });
+    // 8 states around the Map, and 3 per app: choose the path, deactivate, verify.
+    expect(h.sfn.transitions).toBe(8 + 3 * 2);
   });
 
   it("dry run: stops after the plan and returns it; nothing is revoked or recorded", async () => {
@@ -219,9 +230,25 @@ describe("offboard state machine, run locally through every branch", () => {
     expect(result.error).toBe("NeedsAttention");
   });
 
+  it("a verified app whose outcome cannot be recorded is recorded FAILED by the catch-all step", async () => {
+    const h = harness({
+      [FunctionName.PlanOffboarding]: plan([app("crm")]),
+      [FunctionName.ScimVerify]: () => {
+        throw named("Permanent", "condition failed");
+      },
+    });
+    const result = await h.run(input);
+    expect(h.callsTo(FunctionName.RecordAppOutcome)[0]!.payload).toMatchObject({ revoke: { scimId: "s1" }, error: { Error: "Permanent", Cause: "condition failed" } });
+    expect(h.callsTo(FunctionName.CloseRun)[0]!.payload.results).toEqual([expect.objectContaining({ appId: "crm", state: "FAILED" })]);
+    expect(result.error).toBe("NeedsAttention");
+  });
+
   it("a failure recording an outcome fails the Map, and the run still closes NEEDS_ATTENTION", async () => {
     const h = harness({
       [FunctionName.PlanOffboarding]: plan([app("crm")]),
+      [FunctionName.ScimRevoke]: () => {
+        throw named("Permanent", "PATCH → 400");
+      },
       [FunctionName.RecordAppOutcome]: () => {
         throw named("Permanent", "condition failed");
       },

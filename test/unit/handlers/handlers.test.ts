@@ -8,6 +8,7 @@ import type { Store } from "../../../functions/lib/store";
 import { planOffboarding } from "../../../functions/plan-offboarding/plan-offboarding";
 import { recordAppOutcome } from "../../../functions/record-app-outcome/record-app-outcome";
 import { recordArrival } from "../../../functions/record-arrival/record-arrival";
+import { verifyAndRecord } from "../../../functions/scim-verify/scim-verify";
 import { startOffboarding } from "../../../functions/start-offboarding/start-offboarding";
 import type { LocalDynamo } from "../../../local/dynamo";
 import { oktaEvent, testCatalog } from "../../helpers/fixtures";
@@ -169,5 +170,30 @@ describe("plan → record outcome → close", () => {
     await store.beginDeparture({ subjectId, runName: "r2", trigger, now: "t" });
     expect((await closeRun({ runName: "r2", subjectId, trigger, results: [] }, { store, publish: r.publish, now: clock })).summary).toContain("nothing to revoke: no accounts recorded for this person");
     expect((await closeRun({ runName: "r2", subjectId, trigger, error: { Error: "States.Timeout", Cause: "slow" } }, { store, publish: r.publish, now: clock })).status).toBe("NEEDS_ATTENTION");
+  });
+});
+
+describe("scim-verify (verify by read-back, then record)", () => {
+  const app = { appId: "crm", appName: "CRM", mode: "scim", accountName: "vi@example.com", emails: ["vi@example.com"], action: "deactivate" };
+  const person = async (email: string) => {
+    const { subjectId } = await store.resolveSubject({ email }, "t");
+    await store.recordArrival({ subjectId, appId: "crm", accountName: email, firstSeenAt: "t", via: "jit-sso", source: "okta", sourceEventId: `okta:${email}` });
+    return subjectId;
+  };
+  const readBack = (user: { id: string; active: boolean }) => async () => ({ getUser: async () => user, findUser: async () => user, managesGroups: false, groupsOf: async () => [], evidence: [{ method: "GET", path: "/Users/s9" }] }) as never;
+
+  it("a verified read-back records the app REVOKED in the same step and returns its result", async () => {
+    const subjectId = await person("vi@example.com");
+    const input = { subjectId, runName: "run-vi", app, revoke: { scimId: "s9", found: true, revokedAt: "t1", evidence: [{ method: "PATCH" }] } };
+    const result = await verifyAndRecord(input, { clientFor: readBack({ id: "s9", active: false }), now: clock, store });
+    expect(result).toMatchObject({ appId: "crm", state: "REVOKED", revokedAt: "t1", verifiedAt: clock().toISOString(), detail: "deactivated; read-back inactive", evidence: [{ method: "PATCH" }, { method: "GET" }] });
+    expect(await store.getAccount(subjectId, "crm")).toMatchObject({ state: "REVOKED", lastRun: "run-vi", scimId: "s9" });
+  });
+
+  it("a read-back that still shows the account active throws Unverified and records nothing", async () => {
+    const subjectId = await person("vo@example.com");
+    const input = { subjectId, runName: "run-vo", app, revoke: { scimId: "s9", found: true, revokedAt: "t1", evidence: [] } };
+    await expect(verifyAndRecord(input, { clientFor: readBack({ id: "s9", active: true }), now: clock, store })).rejects.toMatchObject({ name: "Unverified" });
+    expect((await store.getAccount(subjectId, "crm"))?.state).toBe("ACTIVE");
   });
 });
