@@ -1,7 +1,8 @@
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import * as z from "zod";
 import { type AppRevocationDeps, startAppRevocation } from "../lib/app-revocation";
 import { IdentityConflict } from "../lib/errors";
-import { logger } from "../lib/observability";
+import { logger, metrics } from "../lib/observability";
 import { type AppReport, appMarkdown, departedInLedger, type Finding, findingEventId, mergeReconcileItem, reconcileKeys, type ReconcileReport } from "../lib/reconcile";
 
 export const RemediateInput = z.object({ runId: z.string().min(1) });
@@ -34,6 +35,8 @@ export async function remediateFindings(rawInput: unknown, deps: AppRevocationDe
     }
   }
   await mergeReconcileItem(deps.store, runId, reconcileKeys.summary, { remediation: counts });
+  metrics.addMetric("ReconcileRevocationsStarted", MetricUnit.Count, counts.started);
+  metrics.addMetric("ReconcileRevocationsHeld", MetricUnit.Count, counts.held);
   logger.info("reconciliation remediated", { runId, ...counts });
   return counts;
 }

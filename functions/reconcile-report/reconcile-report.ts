@@ -1,5 +1,6 @@
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import * as z from "zod";
-import { logger } from "../lib/observability";
+import { logger, metrics } from "../lib/observability";
 import { type AppReport, appMarkdown, emptyCounts, FINDING_KINDS, type FindingKind, mergeReconcileItem, reconcileKeys } from "../lib/reconcile";
 import type { Store } from "../lib/store";
 
@@ -54,5 +55,11 @@ export async function writeReconciliationReport(rawInput: unknown, deps: { store
   const failedApps = apps.filter((a) => a.status === "FAILED").map((a) => a.appId);
   await mergeReconcileItem(deps.store, runId, reconcileKeys.summary, { status: "COMPLETE", completedAt: deps.now().toISOString(), totals });
   logger.info("reconciliation report written", { runId, ...totals, failedApps: failedApps.length });
+  // For the dashboard and alarms: what each run found, by kind, and apps that could not be listed.
+  metrics.addMetric("ReconcileOrphans", MetricUnit.Count, totals.orphan);
+  metrics.addMetric("ReconcileUnknownAccounts", MetricUnit.Count, totals.unknown);
+  metrics.addMetric("ReconcileUnrecordedAccounts", MetricUnit.Count, totals.unrecorded);
+  metrics.addMetric("ReconcileRevokedButActive", MetricUnit.Count, totals["revoked-but-active"]);
+  metrics.addMetric("ReconcileAppsFailed", MetricUnit.Count, failedApps.length);
   return { runId, remediate, totals, remediable: totals.orphan + totals["revoked-but-active"], failedApps };
 }
