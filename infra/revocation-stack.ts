@@ -230,6 +230,20 @@ export class RevocationStack extends Stack {
       evaluationPeriods: 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     }).addAlarmAction(new SnsAction(alerts));
+    // What reconciliation finds is access that outlived its reason: someone must see it (remediation is off by default).
+    for (const [id, metricName, what] of [
+      ["ReconcileOrphansAlarm", "ReconcileOrphans", "active accounts of people who have departed or are disabled at the IdP (orphans)"],
+      ["ReconcileRegressionAlarm", "ReconcileRevokedButActive", "accounts the ledger says REVOKED that are active again in their app (a regression)"],
+    ] as const) {
+      new Alarm(this, id, {
+        alarmDescription: `The last reconciliation found ${what}; see revoke reconcile or the stored report`,
+        metric: new Metric({ namespace: "RevocationPipeline", metricName, dimensionsMap: { service: "revoke" }, statistic: "Maximum", period: Duration.hours(1) }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }).addAlarmAction(new SnsAction(alerts));
+    }
     this.functions = functions;
 
     // Least privilege, per function: what each one reads and writes, nothing more.

@@ -109,8 +109,9 @@ describe("the CDK app", () => {
     const queues = template.findResources("AWS::SQS::Queue");
     for (const q of Object.values(queues)) expect((q.Properties as { KmsMasterKeyId?: unknown }).KmsMasterKeyId).toBeDefined();
     const alarms = template.findResources("AWS::CloudWatch::Alarm");
-    // One per queue, one on failed offboardings, one on failed reconciliations, one on NEEDS_ATTENTION outcomes, one on tasks past deadline.
-    expect(Object.keys(alarms).length).toBe(Object.keys(queues).length + 4);
+    // One per queue, one on failed offboardings, one on NEEDS_ATTENTION outcomes, one on tasks past deadline,
+    // and for reconciliation: failed runs, orphans found, revoked accounts found active again.
+    expect(Object.keys(alarms).length).toBe(Object.keys(queues).length + 6);
     template.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "TasksPastDeadline" });
     template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
     template.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "OffboardingsNeedingAttention", Namespace: "RevocationPipeline" });
@@ -236,5 +237,6 @@ describe("reconciliation on AWS", () => {
     for (const role of ["reconcileplan", "reconcileapp", "reconcilereport", "reconcileremediate"]) expect(policyOf(role), role).toContain("dynamodb:PutItem");
     template.hasOutput("ReconcileStateMachineArn", {});
     template.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "ExecutionsFailed", Dimensions: [{ Name: "StateMachineArn", Value: { Ref: reconcileMachine()[0] } }] });
+    for (const metric of ["ReconcileOrphans", "ReconcileRevokedButActive"]) template.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: metric, Namespace: "RevocationPipeline", Threshold: 0 });
   });
 });
