@@ -146,14 +146,17 @@ const once = (appIds: string[]) => Object.fromEntries(appIds.map((a) => [a, 1]))
  * Not lost: OFFBOARDED, every recorded account REVOKED and verified, every run finished, every app
  * revoked by some run with a read-back, and the app itself holding the account inactive (or deleted).
  */
-async function expectNotLost(p: Person, appIds = APP_IDS) {
+async function expectNotLost(p: Person, appIds = APP_IDS, options: { earlierRunsFlagged?: boolean } = {}) {
   const profile = await runtime.store.findSubject({ email: p.email });
   expect(profile?.status, `${p.email} status`).toBe("OFFBOARDED");
   const accounts = await runtime.store.listAccounts(profile!.subjectId);
   expect(accounts.map((a) => a.appId).sort()).toEqual([...appIds].sort());
   for (const account of accounts) expect(account, `${p.email} in ${account.appId}`).toMatchObject({ state: "REVOKED", verifiedAt: expect.any(String) });
   const runs = await runtime.store.listRuns(profile!.subjectId);
-  expect(runs.filter((r) => r.status !== "OFFBOARDED").map((r) => [r.runName, r.status])).toEqual([]);
+  // No run still going; and none flagged for attention either (a false alarm pages someone), unless the
+  // test made one fail on purpose before re-driving.
+  const unfinished = runs.filter((r) => r.status !== "OFFBOARDED" && !(options.earlierRunsFlagged && r.status === "NEEDS_ATTENTION" && r.runName !== profile!.lastRun));
+  expect(unfinished.map((r) => [r.runName, r.status, r.summary])).toEqual([]);
   for (const appId of appIds) {
     const result = runs.flatMap((r) => r.results).find((r) => r.appId === appId && r.state === "REVOKED");
     expect(result, `${p.email}: a run revoked ${appId}`).toMatchObject({ verifiedAt: expect.any(String) });
@@ -181,6 +184,8 @@ beforeAll(async () => {
     JSON.stringify({
       idp: { okta: { orgUrl: okta.baseUrl, auth: { type: "api-token", tokenRef: "FAULTS_OKTA_TOKEN" } } },
       ingress: { okta: { secretRef: "FAULTS_OKTA_HOOK" }, hr: { secretRef: "FAULTS_HR_SECRET" } },
+      // Some thirty departures in a few seconds: above the default mass-departure brake, which is not under test here.
+      brake: { enabled: true, windowMinutes: 60, maxDepartures: 1_000 },
       apps: APPS.map((a) => ({
         id: a.id,
         name: a.name,
@@ -294,7 +299,7 @@ describe("fault suite: no departure is lost, no account is revoked twice", () =>
     await runtime.idle();
     // A slow cold start of the plan function holds the offboarding between "departing" and its plan, and
     // slow apps keep two runs' SCIM calls in flight together: the window in which both runs see the accounts.
-    const restore = [delayInvocations(FunctionName.PlanOffboarding, 600, (e) => String((e as Json).runName).startsWith("offboard-") && String((e as Json).subjectId).length > 0), ...APP_IDS.map((a) => slowDown(servers.get(a)!, 150))];
+    const restore = [delayInvocations(FunctionName.PlanOffboarding, 600, (e) => String((e as Json).runName).startsWith("offboard-") && String((e as Json).subjectId).length > 0), ...APP_IDS.map((a) => slowDown(servers.get(a)!, 300))];
     try {
       expect((await viaEvents(hrTermination(lea, "term-overlap-lea"))).status).toBe(200);
       for (let i = 0; i < 100 && (await runtime.store.findSubject({ email: lea.email }))?.status !== "DEPARTING"; i++) await sleep(10);
@@ -305,9 +310,10 @@ describe("fault suite: no departure is lost, no account is revoked twice", () =>
       for (const r of restore) r();
     }
     const { runs } = await expectNotLost(lea);
-    // The overlap happened: the offboarding planned all three accounts, and tripwire runs held the two late ones too.
-    expect(runs.find((r) => r.runName.startsWith("offboard-"))!.results.map((r) => r.appId).sort()).toEqual([...APP_IDS].sort());
-    expect(runs.filter((r) => r.runName.startsWith("tripwire-")).flatMap((r) => r.results.map((x) => x.appId)).sort()).toEqual(["drive", "tracker"]);
+    // The overlap happened: tripwire runs held the two late accounts, and the offboarding held them too.
+    const byTripwires = runs.filter((r) => r.runName.startsWith("tripwire-")).flatMap((r) => r.results.map((x) => x.appId));
+    expect(byTripwires.sort()).toEqual(["drive", "tracker"]);
+    expect(runs.find((r) => r.runName.startsWith("offboard-"))!.results.map((r) => r.appId).filter((a) => byTripwires.includes(a)).length).toBeGreaterThan(0);
     expect(deactivationsAtApps(lea)).toEqual(once(APP_IDS));
   });
 
@@ -377,7 +383,9 @@ describe("fault suite: no departure is lost, no account is revoked twice", () =>
     const fay = person("faulty-fay");
     await arriveEverywhere(fay);
     await runtime.idle();
-    const ledger = servers.get("ledger")!.inject(failTimes(2, 429, "PATCH", { "Retry-After": "1" }));
+    const ledger = servers.get("ledger")!
+      .inject(failTimes(1, 429, "GET", { "Retry-After": new Date(Date.now() + 1_000).toUTCString() }))
+      .inject(failTimes(2, 429, "PATCH", { "Retry-After": "1" }));
     const tracker = servers.get("tracker")!.inject(failTimes(3, 503));
     const drive = servers.get("drive")!.inject(hangTimes(1, "GET")).inject(resetTimes(2, "DELETE"));
     const seen = (app: ScimApp) => app.requests.length;
@@ -389,6 +397,7 @@ describe("fault suite: no departure is lost, no account is revoked twice", () =>
     // The faults were met, as the apps saw it: every faulted request, then the one that went through.
     const calls = (app: ScimApp, method: string) => app.requests.slice(start[app === ledger ? "ledger" : app === tracker ? "tracker" : "drive"]).filter((r) => r.method === method && /\/Users\//.test(r.path)).length;
     expect(calls(ledger, "PATCH")).toBe(3);
+    expect(ledger.requests.slice(start.ledger).filter((r) => r.method === "GET" && r.path.includes("/Users?filter=")).length).toBeGreaterThanOrEqual(2);
     expect(tracker.requests.length - start.tracker).toBeGreaterThanOrEqual(3 + 4);
     expect(calls(drive, "DELETE")).toBe(3);
     expect(drive.requests.slice(start.drive).filter((r) => r.method === "GET").length).toBeGreaterThanOrEqual(2);
@@ -412,6 +421,33 @@ describe("fault suite: no departure is lost, no account is revoked twice", () =>
       expect(seen.filter((r) => (r.method === "PATCH" || r.method === "DELETE") && r.path.includes("/Users/")), appId).toHaveLength(1);
       expect(seen.filter((r) => r.method === "GET" && r.path.includes("/Users?filter=")).length, appId).toBeGreaterThanOrEqual(2);
     }
+  });
+
+  it("an app down for longer than every retry: NEEDS_ATTENTION, never silently done; after it recovers a re-drive completes, each app revoked once", async () => {
+    const hal = person("outage-hal");
+    await arriveEverywhere(hal);
+    await runtime.idle();
+    const tracker = servers.get("tracker")!.inject(failTimes(10_000, 503));
+    const termination = hrTermination(hal, "term-hal");
+    expect((await viaEvents(termination)).status).toBe(200);
+    await runtime.idle();
+    const profile = await runtime.store.findSubject({ email: hal.email });
+    expect(profile?.status).toBe("NEEDS_ATTENTION");
+    const [first] = await runtime.store.listRuns(profile!.subjectId);
+    expect(first!.results.map((r) => [r.appId, r.state]).sort()).toEqual([["drive", "REVOKED"], ["ledger", "REVOKED"], ["tracker", "FAILED"]]);
+    expect(tracker.users.get(hal.scimIds.get("tracker")!)?.active).toBe(true);
+    tracker.clearFaults();
+    // The same HR event again is the same departure: it starts nothing (and is not mistaken for a re-drive).
+    expect((await viaEvents(termination)).status).toBe(200);
+    await runtime.idle();
+    expect(await runtime.store.listRuns(profile!.subjectId)).toHaveLength(1);
+    // The on-call engineer re-drives it: only what is not revoked yet is done again.
+    const redrive = { "detail-type": "Identity.Departed", detail: { subject: { email: hal.email }, occurredAt: new Date().toISOString(), source: "manual", sourceEventId: "manual:redrive-hal", actor: "oncall", reason: "tracker was down" } };
+    expect((await viaEvents(redrive)).status).toBe(200);
+    await runtime.idle();
+    const { runs } = await expectNotLost(hal, APP_IDS, { earlierRunsFlagged: true });
+    expect(runs).toHaveLength(2);
+    expect(deactivationsAtApps(hal)).toEqual(once(APP_IDS));
   });
 
   it("two arrivals for the same account race on the conditional write: one account, one subject, revoked once", async () => {
