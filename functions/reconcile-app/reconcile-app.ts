@@ -143,14 +143,23 @@ export async function reconcileApp(rawInput: unknown, deps: ReconcileAppDeps): P
   if (!app?.scim) throw new ConfigError(`app ${ref.appId} has no SCIM settings in the catalog`);
   const roster = await deps.roster();
   const accounts: ListedAccount[] = [];
-  for await (const user of deps.listAccounts(app.id)) accounts.push(listed(user));
+  const seen = new Set<string>();
+  for await (const user of deps.listAccounts(app.id)) {
+    // A provider that pages badly can list an account twice: it is one account.
+    if (seen.has(user.id)) continue;
+    seen.add(user.id);
+    accounts.push(listed(user));
+  }
   const listedAt = deps.now().toISOString();
 
   const directory = new Directory(deps, roster);
   const findings: Finding[] = [];
   for (const account of accounts) {
     if (account.active === false) continue;
-    const finding = classifyAccount(app.id, await directory.context(app.id, account));
+    const context = await directory.context(app.id, account);
+    // Recorded by this very run (the step is being retried after a later failure): still this run's finding.
+    if (context.ledger?.state === "ACTIVE" && context.ledger.sourceEventId.startsWith(`reconcile:${runId}:${app.id}:unrecorded:`)) delete context.ledger;
+    const finding = classifyAccount(app.id, context);
     if (!finding) continue;
     if (finding.kind === "unrecorded") await recordFinding(finding, { runId, appName: app.name, roster: finding.evidence.roster, deps, now: listedAt });
     findings.push(finding);

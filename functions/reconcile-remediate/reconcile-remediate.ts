@@ -81,7 +81,7 @@ async function remediateOne(runId: string, finding: Finding, appName: string, de
       return { action: "skipped", note: "RETAINED by an owner's decision" };
     }
     // The listed SCIM id, so the revocation acts on exactly the account this run saw.
-    await deps.store.setAccountState(subjectId, finding.appId, { state: account?.state === "REVOKING" ? "REVOKING" : "ACTIVE", scimId: finding.account.scimId });
+    await deps.store.setAccountState(subjectId, finding.appId, { state: !account || account.state === "REVOKED" ? "ACTIVE" : account.state, scimId: finding.account.scimId });
     const departed = profile ? departedInLedger(profile) : false;
     const outcome = await startAppRevocation(
       {

@@ -129,6 +129,19 @@ describe("reconciliation of a seeded estate (three SCIM apps, the ledger, Okta, 
     expect(started).toHaveLength(0);
   });
 
+  it("a retried app step (same run) still reports what it recorded on its first attempt, and lists each account once", async () => {
+    const deps = appDeps(catalog);
+    // A provider that pages badly and hands the same account out twice.
+    const listTwice: ReconcileAppDeps["listAccounts"] = async function* (appId) {
+      for await (const user of deps.listAccounts(appId)) {
+        yield user;
+        yield user;
+      }
+    };
+    const retried = await reconcileApp({ runId: "run-1", app: { appId: "wiki" } }, { ...deps, listAccounts: listTwice });
+    expect(retried).toMatchObject({ accounts: 2, counts: { unrecorded: 1, orphan: 1 } });
+  });
+
   it("a second run finds them on record, and the rest unchanged", async () => {
     const again = await reconcile("run-2");
     expect(found(again)).toEqual(ESTATE_EXPECTED.filter(([, kind]) => kind !== "unrecorded").sort());
