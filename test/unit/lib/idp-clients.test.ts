@@ -52,6 +52,32 @@ describe("Okta front door", () => {
     expect(client.evidence.some((e) => e.path.includes("lifecycle"))).toBe(false);
   });
 
+  it("another run deactivates the user between the read and the lifecycle call: Okta's 400 is read back as done, sessions still cleared", async () => {
+    const user = okta.addUser("00uB2", "bea2@example.com");
+    // The concurrent run's deactivation lands first; Okta then refuses this one (400 E0000001).
+    okta.inject((req) => (req.method === "POST" && req.path === "/api/v1/users/00uB2/lifecycle/deactivate" ? ((user.status = "DEPROVISIONED"), false) : false));
+    const client = oktaClient();
+    const result = await client.disable("00uB2", "deactivate");
+    okta.clearFaults();
+    expect(result).toMatchObject({ found: true, note: "already deactivated (by a concurrent run)", sessionsRevokedAt: expect.any(String) });
+    expect(client.evidence.map((e) => `${e.method} ${e.path.split("?")[0]} ${e.status}`)).toEqual([
+      "GET /api/v1/users/00uB2 200",
+      "POST /api/v1/users/00uB2/lifecycle/deactivate 400",
+      "GET /api/v1/users/00uB2 200",
+      "DELETE /api/v1/users/00uB2/sessions 204",
+      "DELETE /api/v1/users/00uB2/grants 204",
+    ]);
+    expect(user).toMatchObject({ sessions: 0, grants: 0 });
+  });
+
+  it("a 400 on deactivation while the user is still active stays a Permanent failure", async () => {
+    okta.addUser("00uB3", "bea3@example.com");
+    okta.inject((req, res) => (req.method === "POST" && req.path.startsWith("/api/v1/users/00uB3/lifecycle/") ? (res.status(400).json({ errorCode: "E0000001", errorSummary: "Api validation failed" }), true) : false));
+    const e = await oktaClient().disable("00uB3", "deactivate").catch((x: unknown) => x);
+    okta.clearFaults();
+    expect(e).toBeInstanceOf(Permanent);
+  });
+
   it("a suspension suspends an ACTIVE user and keeps the account; the read-back accepts SUSPENDED", async () => {
     const user = okta.addUser("00uC", "cat@example.com");
     const client = oktaClient();
