@@ -115,7 +115,9 @@ export function classifyAccount(appId: string, ctx: AccountContext): Finding | u
     ...(ctx.roster ? { roster: { employeeId: ctx.roster.employeeId, email: ctx.roster.email, status: ctx.roster.status, terminationDate: ctx.roster.terminationDate, departed: ctx.roster.departed } } : {}),
     ...(ctx.idp.length ? { idp: ctx.idp } : {}),
   };
-  const person = subject?.emails[0] ?? ctx.roster?.email ?? account.emails[0]?.toLowerCase();
+  const idpKnows = ctx.idp.some((v) => v.status !== "absent");
+  // Who the account belongs to, as a known source names them (an unknown account has no one).
+  const person = subject?.emails[0] ?? ctx.roster?.email ?? (idpKnows ? account.emails[0]?.toLowerCase() ?? (account.userName?.includes("@") ? account.userName.toLowerCase() : undefined) : undefined);
   const base = { appId, account, ...(subject ? { subjectId: subject.subjectId } : {}), ...(person ? { person } : {}), evidence };
   const unknownNote = account.active === null ? " (the app does not say whether it is active)" : "";
 
@@ -123,7 +125,6 @@ export function classifyAccount(appId: string, ctx: AccountContext): Finding | u
     evidence.conflict = ctx.subjects.map((s) => s.subjectId);
     return { ...base, kind: "unknown", reason: `its identifiers match ${ctx.subjects.length} different people in the ledger (${evidence.conflict.join(", ")}); a person must decide${unknownNote}` };
   }
-  const idpKnows = ctx.idp.some((v) => v.status !== "absent");
   if (!subject && !ctx.roster && !idpKnows) {
     const sources = ["the ledger", ...(ctx.rosterConfigured ? ["the HR roster"] : []), ...(ctx.idp.length ? ["the IdP"] : [])];
     return { ...base, kind: "unknown", reason: `no one in ${sources.join(", ").replace(/, ([^,]*)$/, " or $1")} matches userName, emails or externalId${unknownNote}` };
