@@ -10,6 +10,8 @@ import { storeFromEnv } from "../lib/store";
 import { scimClientFactory } from "../scim-revoke/scim-revoke";
 import { idpStatusReader, reconcileApp } from "./reconcile-app";
 
+const halfOf = (perMinute: number) => Math.max(1, Math.floor(perMinute / 2));
+
 export const handler = middy()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler((event: unknown) => {
@@ -24,9 +26,11 @@ export const handler = middy()
         yield* (await scimClientFactory(catalog, limiter)(appId)).listUsers();
       },
       roster: () => (catalog.reconcile.roster ? cachedRoster(catalog.reconcile.roster, new Date()) : Promise.resolve(undefined)),
+      // The same rate-limit buckets as offboarding, with half the ceiling: a reconciliation never takes the
+      // calls a departure needs to close the front door.
       idpStatus: idpStatusReader({
-        okta: okta ? OktaClient.fromSettings(okta, fetch, limiter) : undefined,
-        entra: entra ? new GraphClient(entra, fetch, () => new Date(), limiter) : undefined,
+        okta: okta ? OktaClient.fromSettings({ ...okta, rateLimitPerMinute: halfOf(okta.rateLimitPerMinute) }, fetch, limiter) : undefined,
+        entra: entra ? new GraphClient({ ...entra, rateLimitPerMinute: halfOf(entra.rateLimitPerMinute) }, fetch, () => new Date(), limiter) : undefined,
       }),
       now: () => new Date(),
     });

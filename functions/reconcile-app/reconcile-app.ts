@@ -49,6 +49,8 @@ export interface ReconcileAppResult {
 }
 
 const EMAIL = /^[^@\s]+@[^@\s]+$/;
+/** Accounts looked up at once, per app. */
+const LOOKUP_CONCURRENCY = 8;
 
 function listed(user: ScimUser): ListedAccount {
   return {
@@ -153,17 +155,22 @@ export async function reconcileApp(rawInput: unknown, deps: ReconcileAppDeps): P
   const listedAt = deps.now().toISOString();
 
   const directory = new Directory(deps, roster);
-  const findings: Finding[] = [];
-  for (const account of accounts) {
-    if (account.active === false) continue;
-    const context = await directory.context(app.id, account);
-    // Recorded by this very run (the step is being retried after a later failure): still this run's finding.
-    if (context.ledger?.state === "ACTIVE" && context.ledger.sourceEventId.startsWith(`reconcile:${runId}:${app.id}:unrecorded:`)) delete context.ledger;
-    const finding = classifyAccount(app.id, context);
-    if (!finding) continue;
-    if (finding.kind === "unrecorded") await recordFinding(finding, { runId, appName: app.name, roster: finding.evidence.roster, deps, now: listedAt });
-    findings.push(finding);
-  }
+  const active = accounts.filter((a) => a.active !== false);
+  const results: Array<Finding | undefined> = new Array(active.length);
+  // A few accounts at a time: the lookups are round trips to the table (and the IdP, under its own rate limit).
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < active.length; i = next++) {
+      const context = await directory.context(app.id, active[i]!);
+      // Recorded by this very run (the step is being retried after a later failure): still this run's finding.
+      if (context.ledger?.state === "ACTIVE" && context.ledger.sourceEventId.startsWith(`reconcile:${runId}:${app.id}:unrecorded:`)) delete context.ledger;
+      const finding = classifyAccount(app.id, context);
+      if (finding?.kind === "unrecorded") await recordFinding(finding, { runId, appName: app.name, roster: finding.evidence.roster, deps, now: listedAt });
+      results[i] = finding;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, active.length) }, worker));
+  const findings = results.filter((f): f is Finding => Boolean(f));
 
   const counts = emptyCounts();
   for (const f of findings) counts[f.kind]++;
