@@ -308,6 +308,7 @@ export class RevocationStack extends Stack {
     grantSecret("secret-graph-client-state", ingress.graph?.clientStateRef, [FunctionName.GraphHook, FunctionName.GraphSubscription]);
     grantSecret("secret-notify-webhook", props.catalog.notify.slackWebhookRef, [FunctionName.NotifyOwner, FunctionName.RemindTaskOwners]);
     grantSecret("secret-task-links", props.catalog.notify.linkSecretRef, [FunctionName.NotifyOwner, FunctionName.TaskPage]);
+    grantSecret("secret-hr-roster", props.catalog.reconcile.rosterAuthorizationRef, [FunctionName.ReconcilePlan, FunctionName.ReconcileApp]);
 
     // One rule per entry of BUS_RULES, each target with retries and a dead-letter queue that keeps the reason.
     // Okta Log Streaming: a rule on the partner bus, with the same pattern the tests run against the real event.

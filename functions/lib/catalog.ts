@@ -180,10 +180,16 @@ export type ExpirySettings = z.infer<typeof ExpirySettings>;
 /** Reconciliation: what each app's account list is compared with. */
 export const ReconcileSettings = z.object({
   /**
-   * The HR roster: a JSON or CSV export. A local path, or `s3://bucket/key` on AWS. Without one the
+   * The HR roster: a JSON or CSV export. A local path, `s3://bucket/key` on AWS, or an `https://` URL of
+   * an HR system's API. Without one the
    * ledger and the IdP are the only sources of who is employed.
    */
   roster: z.string().min(1).optional(),
+  /**
+   * When the roster is an HR system's API (`https://…`, answering JSON or CSV): the value of the
+   * Authorization header it wants ("Bearer …", "Basic …"), by reference like every secret.
+   */
+  rosterAuthorizationRef: z.string().min(1).optional(),
   /** Start revocations for orphans and revoked-but-active accounts (always through the brake). */
   remediate: z.boolean().default(false),
 });

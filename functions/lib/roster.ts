@@ -1,6 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { ConfigError, ValidationError } from "./errors";
+import { redactPath, request } from "./http";
+import { resolveSecret } from "./secrets";
 import { toIsoTimestamp } from "./time";
 
 /**
@@ -145,7 +147,7 @@ function rowsOf(text: string, source: string): Record<string, unknown>[] {
     }
     if (!Array.isArray(data) && data && typeof data === "object") {
       const o = data as Record<string, unknown>;
-      data = ["employees", "workers", "users", "people", "rows", "data"].map((k) => o[k]).find(Array.isArray);
+      data = ["employees", "workers", "users", "people", "rows", "data", "Report_Entry"].map((k) => o[k]).find(Array.isArray);
     }
     if (!Array.isArray(data)) throw new ValidationError(`roster ${source} is JSON but holds no array of people`);
     return data.filter((r): r is Record<string, unknown> => Boolean(r) && typeof r === "object" && !Array.isArray(r));
@@ -178,8 +180,24 @@ export function parseRoster(text: string, source: string, now: Date): Roster {
 
 let s3: S3Client | undefined;
 
-/** Reads the roster text: `s3://bucket/key` (on AWS) or a local file path. */
-export async function readRosterText(location: string): Promise<string> {
+/** Reads the roster text: `s3://bucket/key` (on AWS), an `https://` HR API, or a local file path. */
+export async function readRosterText(location: string, authorizationRef?: string, fetchImpl: typeof fetch = fetch): Promise<string> {
+  if (/^https?:\/\//i.test(location)) {
+    const url = new URL(location);
+    const res = await request({
+      baseUrl: url.origin,
+      method: "GET",
+      path: `${url.pathname}${url.search}`,
+      headers: { accept: "application/json, text/csv;q=0.9", ...(authorizationRef ? { authorization: await resolveSecret(authorizationRef) } : {}) },
+      timeoutMs: 30_000,
+      fetchImpl,
+      clock: () => new Date(),
+      evidence: [],
+    });
+    // 429 and 5xx were thrown as Throttled / Transient (retried by the state machine); any other failure is configuration.
+    if (res.status !== 200) throw new ConfigError(`roster ${url.origin}${redactPath(url.pathname)} answered ${res.status}`);
+    return typeof res.body === "string" ? res.body : JSON.stringify(res.body ?? "");
+  }
   const m = location.match(/^s3:\/\/([^/]+)\/(.+)$/);
   if (m) {
     s3 ??= new S3Client({});
@@ -200,8 +218,8 @@ export function s3Location(location: string | undefined): { bucket: string; key:
   return m ? { bucket: m[1]!, key: m[2]! } : undefined;
 }
 
-export async function loadRoster(location: string, now: Date): Promise<Roster> {
-  return parseRoster(await readRosterText(location), location, now);
+export async function loadRoster(location: string, now: Date, authorizationRef?: string): Promise<Roster> {
+  return parseRoster(await readRosterText(location, authorizationRef), location.replace(/\?.*$/, ""), now);
 }
 
 let cache: { location: string; day: string; at: number; roster: Promise<Roster> } | undefined;
@@ -209,10 +227,10 @@ let cache: { location: string; day: string; at: number; roster: Promise<Roster> 
  * The roster for a reconciliation run, read once per container for a few minutes: the app steps of
  * one run share it instead of each downloading the export.
  */
-export function cachedRoster(location: string, now: Date, maxAgeMs = 5 * 60_000): Promise<Roster> {
+export function cachedRoster(location: string, now: Date, authorizationRef?: string, maxAgeMs = 5 * 60_000): Promise<Roster> {
   const day = now.toISOString().slice(0, 10);
   if (!cache || cache.location !== location || cache.day !== day || now.getTime() - cache.at > maxAgeMs) {
-    const roster = loadRoster(location, now);
+    const roster = loadRoster(location, now, authorizationRef);
     cache = { location, day, at: now.getTime(), roster };
     roster.catch(() => {
       if (cache?.roster === roster) cache = undefined; // a failed read is not kept

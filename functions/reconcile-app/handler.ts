@@ -25,7 +25,7 @@ export const handler = middy()
       listAccounts: async function* (appId) {
         yield* (await scimClientFactory(catalog, limiter)(appId)).listUsers();
       },
-      roster: () => (catalog.reconcile.roster ? cachedRoster(catalog.reconcile.roster, new Date()) : Promise.resolve(undefined)),
+      roster: () => (catalog.reconcile.roster ? cachedRoster(catalog.reconcile.roster, new Date(), catalog.reconcile.rosterAuthorizationRef) : Promise.resolve(undefined)),
       // The same rate-limit buckets as offboarding, with half the ceiling: a reconciliation never takes the
       // calls a departure needs to close the front door.
       idpStatus: idpStatusReader({

@@ -11,5 +11,5 @@ export const handler = middy()
   .handler((event: unknown) => {
     const catalog = catalogFromEnv();
     const roster = catalog.reconcile.roster;
-    return planReconciliation(event, { store: storeFromEnv(), catalog, roster: () => (roster ? cachedRoster(roster, new Date()) : Promise.resolve(undefined)), now: () => new Date() });
+    return planReconciliation(event, { store: storeFromEnv(), catalog, roster: () => (roster ? cachedRoster(roster, new Date(), catalog.reconcile.rosterAuthorizationRef) : Promise.resolve(undefined)), now: () => new Date() });
   });

@@ -164,12 +164,13 @@ describe("secrets on AWS", () => {
     const dir = mkdtempSync(join(tmpdir(), "revoke-cat-"));
     const scimArn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:crm-scim-AbCdEf";
     const oktaArn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:okta-token-AbCdEf";
+    const hrApiArn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:hr-api-AbCdEf";
     const file = join(dir, "apps.json");
     writeFileSync(
       file,
       JSON.stringify({
         idp: { okta: { orgUrl: "https://example.okta.com", auth: { type: "api-token", tokenRef: oktaArn } } },
-        reconcile: { roster: "s3://hr-exports/people/roster.csv" },
+        reconcile: { roster: "s3://hr-exports/people/roster.csv", rosterAuthorizationRef: hrApiArn },
         apps: [{ id: "crm", name: "CRM", mode: "scim", owner: "o@example.com", scim: { baseUrl: "https://crm.example.com/scim/v2", tokenRef: scimArn } }],
       }),
     );
@@ -184,6 +185,7 @@ describe("secrets on AWS", () => {
     // Reconciliation lists each app's accounts and reads each person's status at the IdP.
     expect(readersOf(scimArn)).toEqual(["reconcileapp", "scimrevoke", "scimverify"]);
     expect(readersOf(oktaArn)).toEqual(["idprevoke", "idpverify", "reconcileapp"]);
+    expect(readersOf(hrApiArn)).toEqual(["reconcileapp", "reconcileplan"]);
     // The HR roster: that one object, read-only, by the two reconciliation functions that read it.
     const rosterObject = "s3:::hr-exports/people/roster.csv";
     expect(readersOf(rosterObject)).toEqual(["reconcileapp", "reconcileplan"]);

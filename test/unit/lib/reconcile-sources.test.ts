@@ -1,9 +1,11 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EntraSettings } from "../../../functions/lib/catalog";
 import { GraphClient } from "../../../functions/lib/graph";
-import { cachedRoster, readRosterText, s3Location } from "../../../functions/lib/roster";
+import { cachedRoster, loadRoster, readRosterText, s3Location } from "../../../functions/lib/roster";
 import { idpStatusReader } from "../../../functions/reconcile-app/reconcile-app";
 import { GraphStandIn } from "../../../local/idp-standins";
 
@@ -34,6 +36,42 @@ describe("roster locations", () => {
     expect(first.entries).toHaveLength(1);
     await cachedRoster("s3://b/cache-test.csv", new Date(t0.getTime() + 10 * 60_000));
     expect(reads).toBe(3);
+  });
+});
+
+describe("the roster from an HR system's API (https://…)", () => {
+  let server: Server;
+  let base = "";
+  let answer: { status: number; body: string; type: string } = { status: 200, body: "", type: "application/json" };
+  const seen: Array<string | undefined> = [];
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      if (req.headers.authorization !== "Bearer hr-api-token") return void res.writeHead(401, { "content-type": "application/json" }).end('{"error":"unauthorized"}');
+      res.writeHead(answer.status, { "content-type": answer.type }).end(answer.body);
+    });
+    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    process.env.RECON_HR_API_AUTH = "Bearer hr-api-token";
+  });
+  afterAll(() => new Promise<void>((ok) => server.close(() => ok())));
+
+  it("GETs it with the configured Authorization, JSON (a Workday-style Report_Entry too) or CSV", async () => {
+    answer = { status: 200, type: "application/json", body: JSON.stringify({ Report_Entry: [{ Employee_ID: "21001", Work_Email: "w@example.com", Worker_Status: "Terminated" }] }) };
+    const roster = await loadRoster(`${base}/ccx/service/customreport2/acme/roster?format=json`, new Date("2026-12-03T00:00:00Z"), "RECON_HR_API_AUTH");
+    expect(roster.entries).toEqual([expect.objectContaining({ employeeId: "21001", email: "w@example.com", departed: true })]);
+    expect(roster.source).toBe(`${base}/ccx/service/customreport2/acme/roster`);
+    answer = { status: 200, type: "text/csv", body: "id,email,status\n7,c@example.com,Active\n" };
+    expect((await loadRoster(`${base}/export.csv`, new Date(), "RECON_HR_API_AUTH")).entries).toHaveLength(1);
+    expect(seen.at(-1)).toBe("Bearer hr-api-token");
+  });
+
+  it("a refused credential is configuration (the run fails, loudly); an outage is retried", async () => {
+    await expect(readRosterText(`${base}/roster`)).rejects.toMatchObject({ name: "Permanent" });
+    answer = { status: 503, type: "text/plain", body: "down" };
+    await expect(readRosterText(`${base}/roster`, "RECON_HR_API_AUTH")).rejects.toMatchObject({ name: "Transient" });
+    answer = { status: 204, type: "text/plain", body: "" };
+    await expect(readRosterText(`${base}/roster`, "RECON_HR_API_AUTH")).rejects.toMatchObject({ name: "ConfigError" });
   });
 });
 
