@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { DescribeExecutionCommand, StartExecutionCommand } from "@aws-sdk/client-sfn";
-import { loadReport, type ReconcileInput, type ReconcileReport, reportMarkdown } from "../functions/lib/reconcile";
+import { latestRunId, loadReport, type ReconcileInput, type ReconcileReport, reportMarkdown } from "../functions/lib/reconcile";
 import { CliError, type Target } from "./target";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -34,6 +34,15 @@ export async function reconcileNow(target: Target, opts: { apps?: string[]; acto
 }
 
 export { reportMarkdown };
+
+/** `revoke reconcile --show [run]`: a stored report (the latest by default), without starting a run. */
+export async function storedReport(target: Target, runId?: string): Promise<ReconcileReport> {
+  const id = runId ?? (await latestRunId(target.store));
+  if (!id) throw new CliError("no reconciliation has run yet (start one with npx revoke reconcile)");
+  const report = await loadReport(target.store, id);
+  if (!report) throw new CliError(`no reconciliation ${id}`);
+  return report;
+}
 
 /** 1 when an app could not be reconciled or an app asked for is not in the catalog; findings alone are 0. */
 export function reconcileExitCode(report: ReconcileReport): number {

@@ -12,7 +12,7 @@ import { BUS_SOURCE, DetailType, IdentityDetail, InternalDetailType } from "../f
 import type { OffboardInput, Plan } from "../functions/lib/runs";
 import { notificationItems, readGraphNotifications } from "../functions/graph-hook/graph-hook";
 import { normalizePayload, type PayloadSource, SOURCES } from "../functions/normalize";
-import { reconcileExitCode, reconcileNow, reportMarkdown } from "./reconcile";
+import { reconcileExitCode, reconcileNow, reportMarkdown, storedReport } from "./reconcile";
 import { formatStatus, statusOf } from "./status";
 import { CliError, resolveTarget } from "./target";
 
@@ -247,9 +247,11 @@ program
   .description("compare each app's accounts with the HR roster, the IdP and the ledger; print the report (orphan, unknown, unrecorded, revoked-but-active)")
   .option("--app <id>", "only this app (repeat for several)", (id: string, ids: string[]) => [...ids, id], [] as string[])
   .option("--json", "print the report as one JSON object on the last line")
-  .action(async (opts: { app: string[]; json?: boolean }) => {
+  .option("--show [run]", "print a stored report (the latest, e.g. the daily run's) instead of starting a run")
+  .action(async (opts: { app: string[]; json?: boolean; show?: string | true }) => {
     const target = await resolveTarget(globals());
-    const report = await reconcileNow(target, { apps: opts.app, actor: actorName() });
+    if (opts.show && opts.app.length) throw new CliError("--show prints a stored report; --app starts a run", 2);
+    const report = opts.show ? await storedReport(target, opts.show === true ? undefined : opts.show) : await reconcileNow(target, { apps: opts.app, actor: actorName() });
     out(opts.json ? JSON.stringify(report) : reportMarkdown(report));
     process.exitCode = reconcileExitCode(report);
   });

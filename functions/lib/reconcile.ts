@@ -172,6 +172,8 @@ export interface ReconcileReport {
   skipped: Array<{ appId: string; reason: string }>;
   totals: Record<FindingKind, number>;
   remediation: { enabled: boolean; started: number; held: number; duplicate: number; skipped: number; failed: number };
+  /** Present while the run has not written its report yet (only `revoke reconcile --show` can see that). */
+  running?: true;
 }
 
 export const emptyCounts = (): Record<FindingKind, number> => ({ orphan: 0, unknown: 0, unrecorded: 0, "revoked-but-active": 0 });
@@ -231,7 +233,7 @@ export function appMarkdown(app: AppReport): string {
 
 /** The whole report as Markdown: a summary, then a table per app. */
 export function reportMarkdown(report: ReconcileReport): string {
-  const lines = [`## Reconciliation ${report.runId}`, ""];
+  const lines = [`## Reconciliation ${report.runId}${report.running ? " (still running: apps not listed yet are missing)" : ""}`, ""];
   lines.push(`Started ${report.startedAt}${report.completedAt ? `, completed ${report.completedAt}` : ""} (requested by ${cell(report.requestedBy)}).`);
   lines.push(
     report.roster
@@ -256,7 +258,16 @@ export const reconcileKeys = {
   pk: (runId: string) => `RECONCILE#${runId}`,
   summary: "SUMMARY",
   app: (appId: string) => `APP#${appId}`,
+  /** Every run, by start time: `revoke reconcile --show` finds the latest here. */
+  index: "RECONCILE",
+  indexEntry: (startedAt: string, runId: string) => `${startedAt}#${runId}`,
 };
+
+/** The most recent run's id (the daily one or one started by hand), if any. */
+export async function latestRunId(store: Pick<Store, "queryPrefix">): Promise<string | undefined> {
+  const runs = await store.queryPrefix(reconcileKeys.index, "");
+  return runs.length ? String(runs[runs.length - 1]!.runId) : undefined;
+}
 
 /** A stable id for one finding in one run: replays of the run start nothing twice. */
 export function findingEventId(runId: string, finding: Pick<Finding, "appId" | "kind" | "account">): string {
@@ -278,8 +289,8 @@ export async function loadReport(store: Pick<Store, "queryPrefix">, runId: strin
   const apps = items.filter((i) => String(i.sk).startsWith("APP#")).map(({ pk: _pk, sk: _sk, markdown: _md, ...rest }) => rest as unknown as AppReport);
   const order = (id: string) => (summary.appIds.indexOf(id) + 1 || Number.MAX_SAFE_INTEGER);
   apps.sort((a, b) => order(a.appId) - order(b.appId));
-  const { status: _status, appIds: _appIds, remediate: _remediate, pk: _pk, sk: _sk, ...rest } = summary as ReconcileSummary & { pk?: string; sk?: string };
-  return { ...rest, apps };
+  const { status, appIds: _appIds, remediate: _remediate, pk: _pk, sk: _sk, ...rest } = summary as ReconcileSummary & { pk?: string; sk?: string };
+  return { ...rest, ...(status === "RUNNING" ? { running: true } : {}), apps };
 }
 
 /** Sets fields on a run's item (read, merge, write: each item of a run has one writer at a time). */

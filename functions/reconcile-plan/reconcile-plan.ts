@@ -49,6 +49,9 @@ export async function planReconciliation(rawInput: unknown, deps: ReconcilePlanD
     remediation: { enabled: remediate, started: 0, held: 0, duplicate: 0, skipped: 0, failed: 0 },
   };
   await deps.store.putIfAbsent({ pk: reconcileKeys.pk(input.runId), sk: reconcileKeys.summary, ...summary });
+  // Indexed by the first attempt's start time, so a retried step does not index the run twice.
+  const startedAt = String((await deps.store.getItem(reconcileKeys.pk(input.runId), reconcileKeys.summary))?.startedAt ?? summary.startedAt);
+  await deps.store.putIfAbsent({ pk: reconcileKeys.index, sk: reconcileKeys.indexEntry(startedAt, input.runId), runId: input.runId, startedAt, requestedBy: input.requestedBy });
   logger.info("reconciliation planned", { runId: input.runId, apps: apps.length, skipped: skipped.length, roster: Boolean(roster) });
   return { runId: input.runId, remediate, apps };
 }

@@ -98,3 +98,20 @@ describe("revoke reconcile on the local runtime", () => {
     expect(JSON.parse(res.stdout.trim().split("\n").pop()!)).toMatchObject({ apps: [], skipped: [{ appId: "nope", reason: "not in the app catalog" }] });
   });
 });
+
+describe("revoke reconcile --show", () => {
+  it("prints a stored report without starting a run: the latest by default, or the one named", async () => {
+    const before = (await runtime.store.queryPrefix("RECONCILE", "")).length;
+    expect(before).toBe(3);
+    const latest = await revoke("reconcile", "--show", "--json");
+    expect(latest.code).toBe(1); // the latest run asked for an app that is not in the catalog
+    expect(JSON.parse(latest.stdout.trim().split("\n").pop()!)).toMatchObject({ skipped: [{ appId: "nope" }] });
+    const [first] = await runtime.store.queryPrefix("RECONCILE", "");
+    const named = await revoke("reconcile", "--show", String(first!.runId));
+    expect(named.code).toBe(0);
+    expect(named.stdout).toContain(`## Reconciliation ${String(first!.runId)}`);
+    expect(named.stdout).toContain("| unknown | mallory@evil.example (");
+    expect((await runtime.store.queryPrefix("RECONCILE", "")).length).toBe(before);
+    expect((await revoke("reconcile", "--show", "reconcile-never")).stderr).toContain("no reconciliation reconcile-never");
+  });
+});
