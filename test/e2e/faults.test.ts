@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { hmacHex } from "../../functions/lib/webhook-auth";
 import { FunctionName } from "../../functions/lib/rules";
-import { OktaStandIn } from "../../local/idp-standins";
+import { GraphStandIn, OktaStandIn } from "../../local/idp-standins";
 import { type Runtime, startRuntime } from "../../local/runtime";
 import { failTimes, hangTimes, loseAnswerTimes, resetTimes, ScimApp } from "../../local/scim-app";
 import { fixtureJson, oktaEvent } from "../helpers/fixtures";
@@ -41,6 +41,7 @@ const HR_SECRET = "faults-hr-secret";
 
 const servers = new Map<string, ScimApp>();
 const okta = new OktaStandIn("faults-okta-token");
+const graph = new GraphStandIn("faults-tenant", "faults-client", "faults-graph-secret");
 let runtime: Runtime;
 let dataDir: string;
 
@@ -61,6 +62,7 @@ function person(name: string): Person {
   const n = ++seq;
   const email = `${name}@example.com`;
   okta.addUser(`00ufault${String(n).padStart(12, "0")}`, email);
+  graph.addUser(`entra-fault-${n}`, email);
   return { email, oktaId: `00ufault${String(n).padStart(12, "0")}`, hrId: `HR-${n}`, scimIds: new Map() };
 }
 
@@ -155,8 +157,11 @@ async function expectNotLost(p: Person, appIds = APP_IDS, options: { earlierRuns
   const runs = await runtime.store.listRuns(profile!.subjectId);
   // No run still going; and none flagged for attention either (a false alarm pages someone), unless the
   // test made one fail on purpose before re-driving.
-  const unfinished = runs.filter((r) => r.status !== "OFFBOARDED" && !(options.earlierRunsFlagged && r.status === "NEEDS_ATTENTION" && r.runName !== profile!.lastRun));
+  const unfinished = runs.filter((r) => !["OFFBOARDED", "SUSPENDED"].includes(r.status) && !(options.earlierRunsFlagged && r.status === "NEEDS_ATTENTION" && r.runName !== profile!.lastRun));
   expect(unfinished.map((r) => [r.runName, r.status, r.summary])).toEqual([]);
+  // The front door, at both IdPs, by the run that settled the person.
+  const settled = runs.find((r) => r.runName === profile!.lastRun)!;
+  expect(settled.idpResults.map((i) => [i.id, i.state, Boolean(i.verifiedAt)])).toEqual([["okta", "REVOKED", true], ["entra", "REVOKED", true]]);
   for (const appId of appIds) {
     const result = runs.flatMap((r) => r.results).find((r) => r.appId === appId && r.state === "REVOKED");
     expect(result, `${p.email}: a run revoked ${appId}`).toMatchObject({ verifiedAt: expect.any(String) });
@@ -175,14 +180,19 @@ beforeAll(async () => {
     servers.set(app.id, await new ScimApp({ token: `token-${app.id}` }).start());
   }
   process.env.FAULTS_OKTA_TOKEN = "faults-okta-token";
+  process.env.FAULTS_GRAPH_SECRET = "faults-graph-secret";
   process.env.FAULTS_OKTA_HOOK = OKTA_HOOK_AUTH;
   process.env.FAULTS_HR_SECRET = HR_SECRET;
   await okta.start();
+  await graph.start();
   const catalogFile = join(dataDir, "apps.json");
   writeFileSync(
     catalogFile,
     JSON.stringify({
-      idp: { okta: { orgUrl: okta.baseUrl, auth: { type: "api-token", tokenRef: "FAULTS_OKTA_TOKEN" } } },
+      idp: {
+        okta: { orgUrl: okta.baseUrl, auth: { type: "api-token", tokenRef: "FAULTS_OKTA_TOKEN" } },
+        entra: { tenantId: "faults-tenant", clientId: "faults-client", graphUrl: graph.graphUrl, tokenUrl: graph.tokenUrl, auth: { type: "client-secret", secretRef: "FAULTS_GRAPH_SECRET" } },
+      },
       ingress: { okta: { secretRef: "FAULTS_OKTA_HOOK" }, hr: { secretRef: "FAULTS_HR_SECRET" } },
       // Some thirty departures in a few seconds: above the default mass-departure brake, which is not under test here.
       brake: { enabled: true, windowMinutes: 60, maxDepartures: 1_000 },
@@ -202,11 +212,13 @@ afterEach(async () => {
   await runtime?.idle();
   for (const s of servers.values()) s.clearFaults();
   okta.clearFaults();
+  graph.clearFaults();
 });
 afterAll(async () => {
   await runtime?.stop();
   for (const s of servers.values()) await s.stop();
   await okta.stop();
+  await graph.stop();
 });
 
 describe("fault suite: no departure is lost, no account is revoked twice", () => {
@@ -272,9 +284,16 @@ describe("fault suite: no departure is lost, no account is revoked twice", () =>
       await runtime.idle();
     }
     expect((await viaPartnerBus(oktaDeactivation(otto))) as Json).toMatchObject({ accepted: 1 });
+    // A suspension that Okta logged before the deactivation, delivered after it: front door only, changes nothing.
+    const suspension = oktaEvent("user.lifecycle.suspend");
+    Object.assign(suspension, { uuid: uuid(), published: new Date(Date.now() - 7_200_000).toISOString() });
+    Object.assign((suspension.target as Json[])[0]!, { id: otto.oktaId, alternateId: otto.email });
+    expect((await viaOktaHook([suspension])).status).toBe(200);
     expect((await viaEvents(termination)).status).toBe(200);
     await runtime.idle();
-    await expectNotLost(otto);
+    const ottoRuns = (await expectNotLost(otto)).runs;
+    expect(ottoRuns.filter((r) => r.runName.startsWith("offboard-"))).toHaveLength(1);
+    expect(ottoRuns.filter((r) => r.runName.startsWith("suspend-")).map((r) => r.status)).toEqual(["SUSPENDED"]);
     expect(deactivationsAtApps(otto)).toEqual(once(APP_IDS));
   });
 
@@ -374,6 +393,8 @@ describe("fault suite: no departure is lost, no account is revoked twice", () =>
     expect(deactivationsAtApps(bystander)).toEqual({ ledger: 0, tracker: 0, drive: 0 });
     for (const appId of APP_IDS) expect(servers.get(appId)!.users.get(bystander.scimIds.get(appId)!)?.active).toBe(true);
     expect(okta.requests.filter((r) => r.path.includes(bystander.oktaId))).toEqual([]);
+    expect(graph.users.get(`entra-fault-${bystander.hrId.slice(3)}`)?.accountEnabled).toBe(true);
+    expect(okta.users.get(bystander.oktaId)?.status).toBe("ACTIVE");
     // Rejected at the door: nothing reached the bus to be dead-lettered.
     expect((await runtime.store.queryPrefix("DLQ", "")).length).toBe(dlqBefore);
     expect((await fetch(`${runtime.url}/health`)).status).toBe(200);
