@@ -95,6 +95,7 @@ async function main() {
     const transitionsBefore = runtime.sfn.transitions;
     const invocationsBefore = runtime.lambdas.invocations;
     const scimBefore = servers.reduce((n, s) => n + s.requests.length, 0);
+    const dynamoBefore = await runtime.dynamoRequestCounts();
 
     say(`Sending ${users} HR terminations…`);
     const sentAt = new Map<string, number>();
@@ -113,9 +114,14 @@ async function main() {
     await runtime.idle();
     const wallMs = Date.now() - started;
     clearInterval(sampler);
+    const dynamoAfter = await runtime.dynamoRequestCounts();
 
     const perOffboarding: number[] = [];
     const perAccount: number[] = [];
+    // Per account: the time its SCIM calls took (as the evidence records them), and the rest of its
+    // latency, which is the engine's: queueing, transitions, handlers, the table.
+    const downstream: number[] = [];
+    const engineOverhead: number[] = [];
     const statuses: Record<string, number> = {};
     for (const email of emails) {
       const profile = await runtime.store.findSubject({ email });
@@ -123,7 +129,14 @@ async function main() {
       statuses[run?.status ?? "MISSING"] = (statuses[run?.status ?? "MISSING"] ?? 0) + 1;
       const sent = sentAt.get(email)!;
       if (run?.completedAt) perOffboarding.push(Date.parse(run.completedAt) - sent);
-      for (const r of run?.results ?? []) if (r.verifiedAt) perAccount.push(Date.parse(r.verifiedAt) - sent);
+      for (const r of run?.results ?? []) {
+        if (!r.verifiedAt) continue;
+        const latency = Date.parse(r.verifiedAt) - sent;
+        const calls = (r.evidence ?? []).reduce((n, e) => n + (typeof e.ms === "number" ? e.ms : 0), 0);
+        perAccount.push(latency);
+        downstream.push(calls);
+        engineOverhead.push(latency - calls);
+      }
     }
     const scimCalls = servers.reduce((n, s) => n + s.requests.length, 0) - scimBefore;
     const callsPerApp = scimCalls / appCount;
@@ -131,6 +144,12 @@ async function main() {
     const floorMs = rateLimit ? (callsPerApp / rateLimit) * 60_000 : null;
     const transitions = (runtime.sfn.transitions - transitionsBefore) / users;
     const invocations = (runtime.lambdas.invocations - invocationsBefore) / users;
+    const dynamoByOperation = Object.fromEntries(
+      Object.entries(dynamoAfter)
+        .map(([op, n]) => [op, Number(((n - (dynamoBefore[op] ?? 0)) / users).toFixed(1))] as const)
+        .filter(([, n]) => n > 0),
+    );
+    const dynamoCount = (ops: string[]) => Number(ops.reduce((n, op) => n + (dynamoByOperation[op] ?? 0), 0).toFixed(1));
     // Step Functions Standard: $0.025 per 1,000 state transitions. Lambda arm64: $0.20 per 1M requests
     // and $0.0000133334 per GB-second; assumed 256 MB and 150 ms per invocation. DynamoDB on demand and
     // EventBridge are left out of this figure (a few dozen requests per offboarding, well under a cent).
@@ -149,11 +168,18 @@ async function main() {
       offboardingsPerSecond: Number(((users / wallMs) * 1000).toFixed(2)),
       accountsRevokedPerSecond: Number(((perAccount.length / wallMs) * 1000).toFixed(2)),
       departureToVerifiedMs: { perAccount: stats(perAccount), perOffboarding: stats(perOffboarding) },
+      downstreamMs: { perAccount: stats(downstream) },
+      engineOverheadMs: { perAccount: stats(engineOverhead) },
       rateLimitFloorMs: floorMs === null ? null : Math.round(floorMs),
       wallToFloorRatio: floorMs ? Number((wallMs / floorMs).toFixed(3)) : null,
       scimCallsPerAccount: Number((scimCalls / (users * appCount)).toFixed(2)),
       stateTransitionsPerOffboarding: Number(transitions.toFixed(1)),
       lambdaInvocationsPerOffboarding: Number(invocations.toFixed(1)),
+      dynamoDbPerOffboarding: {
+        reads: dynamoCount(["GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"]),
+        writes: dynamoCount(["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"]),
+        byOperation: dynamoByOperation,
+      },
       estimatedAwsCostPer1000Offboardings: {
         usd: Number((cost.stepFunctions + cost.lambda).toFixed(4)),
         stepFunctionsUsd: Number(cost.stepFunctions.toFixed(4)),
@@ -167,7 +193,9 @@ async function main() {
     say(`departure → verified per account: p50 ${summary.departureToVerifiedMs.perAccount.p50} ms, p95 ${summary.departureToVerifiedMs.perAccount.p95} ms, p99 ${summary.departureToVerifiedMs.perAccount.p99} ms`);
     say(`per offboarding: p50 ${summary.departureToVerifiedMs.perOffboarding.p50} ms, p99 ${summary.departureToVerifiedMs.perOffboarding.p99} ms; ${summary.offboardingsPerSecond} offboardings/s, ${summary.accountsRevokedPerSecond} accounts/s`);
     if (floorMs) say(`rate-limit floor ${Math.round(floorMs)} ms; wall / floor ${summary.wallToFloorRatio}`);
+    say(`engine overhead per account (latency minus its SCIM calls' time): p50 ${summary.engineOverheadMs.perAccount.p50} ms, p99 ${summary.engineOverheadMs.perAccount.p99} ms; SCIM calls p50 ${summary.downstreamMs.perAccount.p50} ms`);
     say(`per offboarding: ${summary.stateTransitionsPerOffboarding} state transitions, ${summary.lambdaInvocationsPerOffboarding} Lambda invocations, ${summary.scimCallsPerAccount} SCIM calls per account`);
+    say(`DynamoDB per offboarding: ${summary.dynamoDbPerOffboarding.reads} reads, ${summary.dynamoDbPerOffboarding.writes} writes ${JSON.stringify(summary.dynamoDbPerOffboarding.byOperation)}`);
     say(`estimated AWS cost per 1,000 offboardings: $${summary.estimatedAwsCostPer1000Offboardings.usd} (${summary.estimatedAwsCostPer1000Offboardings.assumptions})`);
     say(`peak RSS ${summary.peakRssMb} MB; largest bundle ${Math.max(...Object.values(bundles))} bytes`);
     if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

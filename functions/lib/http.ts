@@ -6,6 +6,8 @@ export interface Evidence extends Record<string, unknown> {
   method: string;
   path: string;
   status: number | "network-error" | "timeout";
+  /** How long the vendor took to answer (or to fail), in milliseconds: the downstream's share of the latency. */
+  ms?: number;
   detail?: string;
 }
 
@@ -82,13 +84,14 @@ export async function request(o: RequestOptions): Promise<HttpAnswer> {
 
 async function requestOnce(o: RequestOptions): Promise<HttpAnswer> {
   await o.beforeRequest?.();
-  const at = o.clock().toISOString();
+  const started = o.clock();
+  const at = started.toISOString();
   let response: Response;
   try {
     response = await o.fetchImpl(`${o.baseUrl}${o.path}`, { method: o.method, headers: o.headers, body: o.body, signal: AbortSignal.timeout(o.timeoutMs) });
   } catch (e) {
     const timedOut = (e as Error).name === "TimeoutError" || (e as Error).name === "AbortError";
-    o.evidence.push({ at, method: o.method, path: o.path, status: timedOut ? "timeout" : "network-error" });
+    o.evidence.push({ at, method: o.method, path: o.path, status: timedOut ? "timeout" : "network-error", ms: o.clock().getTime() - started.getTime() });
     throw new Transient(`${o.method} ${redactPath(o.path)}: ${timedOut ? "timed out" : "connection failed"}`);
   }
   const text = await response.text();
@@ -99,7 +102,7 @@ async function requestOnce(o: RequestOptions): Promise<HttpAnswer> {
     // Error pages come as text/html; the text is kept for the evidence.
   }
   const detail = response.ok ? undefined : vendorErrorDetail(body);
-  o.evidence.push({ at, method: o.method, path: o.path, status: response.status, ...(detail ? { detail } : {}) });
+  o.evidence.push({ at, method: o.method, path: o.path, status: response.status, ms: o.clock().getTime() - started.getTime(), ...(detail ? { detail } : {}) });
   const where = `${o.method} ${redactPath(o.path)} → ${response.status}${detail ? `: ${detail}` : ""}`;
   if (response.status === 429) {
     const now = o.clock().getTime();

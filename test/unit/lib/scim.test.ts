@@ -103,7 +103,7 @@ describe("SCIM client", () => {
   it("keeps evidence of every request without the token", async () => {
     const { c } = client([{ status: 200, body: { id: "u1", active: false } }]);
     await c.getUser("u1");
-    expect(c.evidence).toEqual([{ at: "2026-12-03T00:00:00.000Z", method: "GET", path: "/Users/u1", status: 200 }]);
+    expect(c.evidence).toEqual([{ at: "2026-12-03T00:00:00.000Z", method: "GET", path: "/Users/u1", status: 200, ms: 0 }]);
     expect(JSON.stringify(c.evidence)).not.toContain("secret-token");
   });
 
