@@ -170,7 +170,7 @@ export class RevocationStack extends Stack {
 
     const functions = {} as Record<FunctionName, NodejsFunction>;
     for (const name of Object.values(FunctionName)) {
-      if (([FunctionName.StartOffboarding, FunctionName.RecordArrival, FunctionName.RemindTaskOwners, FunctionName.TaskPage] as FunctionName[]).includes(name)) continue;
+      if (([FunctionName.StartOffboarding, FunctionName.RecordArrival, FunctionName.RemindTaskOwners, FunctionName.TaskPage, FunctionName.Mover, FunctionName.ExpireAccounts] as FunctionName[]).includes(name)) continue;
       if (([FunctionName.ReconcileApp, FunctionName.ReconcileRemediate, FunctionName.StartReconciliation] as FunctionName[]).includes(name)) continue; // below, with the reconcile state machine
       functions[name] = fn(name, name === FunctionName.NotifyOwner ? { TASK_TOPIC_ARN: tasksTopic.topicArn } : {});
     }
@@ -194,6 +194,10 @@ export class RevocationStack extends Stack {
     this.stateMachine.grantTaskResponse(functions[FunctionName.TaskPage]);
     functions[FunctionName.StartOffboarding] = fn(FunctionName.StartOffboarding, starterEnv);
     functions[FunctionName.RecordArrival] = fn(FunctionName.RecordArrival, starterEnv);
+    // Movers and expiries start app-scoped offboard runs; expiry reminders go to owners like task emails.
+    functions[FunctionName.Mover] = fn(FunctionName.Mover, starterEnv);
+    functions[FunctionName.ExpireAccounts] = fn(FunctionName.ExpireAccounts, { ...starterEnv, TASK_TOPIC_ARN: tasksTopic.topicArn }, 300);
+    tasksTopic.grantPublish(functions[FunctionName.ExpireAccounts]);
 
     // Reconciliation: its own state machine from its own ASL file, started daily by the scheduler (through
     // start-reconciliation) and by `revoke reconcile`. Listing a large app under its rate limit takes time.
@@ -264,6 +268,8 @@ export class RevocationStack extends Stack {
       FunctionName.NotifyOwner,
       FunctionName.RemindTaskOwners,
       FunctionName.TaskPage,
+      FunctionName.Mover,
+      FunctionName.ExpireAccounts,
     ];
     for (const name of readers) this.table.grantReadData(functions[name]);
     for (const name of writers) this.table.grantReadWriteData(functions[name]);
@@ -277,6 +283,10 @@ export class RevocationStack extends Stack {
       FunctionName.StartDueDepartures,
       FunctionName.EntraUserCheck,
       FunctionName.GraphSubscription,
+      // These apply the mass-departure brake, which announces itself on the bus when it engages.
+      FunctionName.StartOffboarding,
+      FunctionName.Mover,
+      FunctionName.ExpireAccounts,
     ];
     for (const name of [...publishers, FunctionName.OktaLogStream]) this.bus.grantPutEventsTo(functions[name]);
 
@@ -288,7 +298,7 @@ export class RevocationStack extends Stack {
         target: new LambdaInvoke(functions[work.target], { retryAttempts: 3, input: ScheduleTargetInput.fromObject(work.input) }),
       });
     }
-    for (const name of [FunctionName.StartOffboarding, FunctionName.RecordArrival]) this.stateMachine.grantStartExecution(functions[name]);
+    for (const name of [FunctionName.StartOffboarding, FunctionName.RecordArrival, FunctionName.Mover, FunctionName.ExpireAccounts]) this.stateMachine.grantStartExecution(functions[name]);
     // Each credential is readable only by the functions that use it.
     const grantSecret = (id: string, ref: string | undefined, users: FunctionName[]) => {
       if (!ref?.startsWith("arn:aws:secretsmanager:")) return;
@@ -299,14 +309,15 @@ export class RevocationStack extends Stack {
     const { okta, entra } = props.catalog.idp;
     // Reconciliation reads each person's status at the IdPs.
     const idpFunctions = [FunctionName.IdpRevoke, FunctionName.IdpVerify, FunctionName.ReconcileApp];
-    if (okta) grantSecret("secret-okta", okta.auth.type === "api-token" ? okta.auth.tokenRef : okta.auth.privateKeyRef, idpFunctions);
+    // The mover asks Okta what still grants an app before revoking it.
+    if (okta) grantSecret("secret-okta", okta.auth.type === "api-token" ? okta.auth.tokenRef : okta.auth.privateKeyRef, [...idpFunctions, FunctionName.Mover]);
     if (entra) grantSecret("secret-entra", entra.auth.type === "client-secret" ? entra.auth.secretRef : entra.auth.privateKeyRef, [...idpFunctions, FunctionName.EntraUserCheck, FunctionName.GraphSubscription]);
     const ingress = props.catalog.ingress;
     grantSecret("secret-okta-hook", ingress.okta?.secretRef, [FunctionName.OktaHook]);
     grantSecret("secret-hr-hook", ingress.hr?.secretRef, [FunctionName.HrHook]);
     grantSecret("secret-bamboohr-hook", ingress.bamboohr?.secretRef, [FunctionName.HrHook]);
     grantSecret("secret-graph-client-state", ingress.graph?.clientStateRef, [FunctionName.GraphHook, FunctionName.GraphSubscription]);
-    grantSecret("secret-notify-webhook", props.catalog.notify.slackWebhookRef, [FunctionName.NotifyOwner, FunctionName.RemindTaskOwners]);
+    grantSecret("secret-notify-webhook", props.catalog.notify.slackWebhookRef, [FunctionName.NotifyOwner, FunctionName.RemindTaskOwners, FunctionName.ExpireAccounts]);
     grantSecret("secret-task-links", props.catalog.notify.linkSecretRef, [FunctionName.NotifyOwner, FunctionName.TaskPage]);
     grantSecret("secret-hr-roster", props.catalog.reconcile.rosterAuthorizationRef, [FunctionName.ReconcilePlan, FunctionName.ReconcileApp]);
 
@@ -332,6 +343,15 @@ export class RevocationStack extends Stack {
     new Alarm(this, "NeedsAttentionAlarm", {
       alarmDescription: "An offboarding ended NEEDS_ATTENTION: an account or an IdP session may still be open",
       metric: new Metric({ namespace: "RevocationPipeline", metricName: "OffboardingsNeedingAttention", dimensionsMap: { service: "revoke" }, statistic: "Sum", period: Duration.minutes(5) }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(new SnsAction(alerts));
+
+    new Alarm(this, "BrakeEngagedAlarm", {
+      alarmDescription: "The mass-departure brake engaged: departures are held PENDING_CONFIRMATION until an engineer runs `revoke brake release` (or discard)",
+      metric: new Metric({ namespace: "RevocationPipeline", metricName: "BrakeEngaged", dimensionsMap: { service: "revoke" }, statistic: "Sum", period: Duration.minutes(5) }),
       threshold: 0,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,

@@ -15,6 +15,9 @@ export interface OktaUserRecord {
   sessions: number;
   oauthTokens: number;
   grants: number;
+  /** Okta groups the user is in, and app instances assigned to them directly. */
+  groupIds: string[];
+  appInstanceIds: string[];
 }
 
 const oktaError = (res: Response, status: number, errorCode: string, errorSummary: string) =>
@@ -30,9 +33,11 @@ export class OktaStandIn extends StandIn {
     super();
   }
   private readonly accessTokens = new Set<string>();
+  /** Group → app instances the group is assigned to (Okta group-based app assignment). */
+  readonly groupGrants = new Map<string, string[]>();
 
   addUser(id: string, login: string, status: OktaUserRecord["status"] = "ACTIVE"): OktaUserRecord {
-    const user: OktaUserRecord = { id, status, profile: { login, email: login }, sessions: 2, oauthTokens: 3, grants: 1 };
+    const user: OktaUserRecord = { id, status, profile: { login, email: login }, sessions: 2, oauthTokens: 3, grants: 1, groupIds: [], appInstanceIds: [] };
     this.users.set(id, user);
     return user;
   }
@@ -63,6 +68,22 @@ export class OktaStandIn extends StandIn {
       const user = this.find(String(req.params.ref));
       if (!user) return oktaError(res, 404, "E0000007", `Not found: Resource not found: ${req.params.ref} (User)`);
       res.json({ id: user.id, status: user.status, profile: user.profile, _links: {} });
+    });
+    // Paged two at a time (Okta's default is 200) so the client's Link-header paging is exercised.
+    app.get("/api/v1/users/:ref/groups", (req, res) => {
+      const user = this.find(String(req.params.ref));
+      if (!user) return oktaError(res, 404, "E0000007", `Not found: Resource not found: ${req.params.ref} (User)`);
+      const after = Number(req.query.after ?? 0);
+      const page = user.groupIds.slice(after, after + 2);
+      if (after + 2 < user.groupIds.length) res.set("link", `<${req.protocol}://${req.get("host")}/api/v1/users/${user.id}/groups?limit=2&after=${after + 2}>; rel="next"`);
+      res.json(page.map((id) => ({ id, type: "OKTA_GROUP", profile: { name: id } })));
+    });
+    app.get("/api/v1/apps/:appId/users/:userId", (req, res) => {
+      const user = this.find(String(req.params.userId));
+      const appId = String(req.params.appId);
+      const viaGroup = [...this.groupGrants.entries()].some(([group, apps]) => apps.includes(appId) && user?.groupIds.includes(group));
+      if (!user || !(user.appInstanceIds.includes(appId) || viaGroup)) return oktaError(res, 404, "E0000007", `Not found: Resource not found: ${req.params.userId} (AppUser)`);
+      res.json({ id: user.id, scope: user.appInstanceIds.includes(appId) ? "USER" : "GROUP", status: "ACTIVE", credentials: { userName: user.profile.login } });
     });
     app.post("/api/v1/users/:ref/lifecycle/:op", (req, res) => {
       const user = this.find(String(req.params.ref));

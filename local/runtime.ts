@@ -106,7 +106,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     try {
       const result = await lambdas.invoke(work.target, work.input);
       const summary = JSON.stringify(result);
-      if (summary && !/"started":0|"departures":0|"skipped"|"action":"current"/.test(summary)) log(`${work.name}: ${summary}`);
+      if (summary && !/"started":0|"departures":0|"skipped"|"action":"current"|^\{"started":\[\],"reminded":\[\]\}$/.test(summary)) log(`${work.name}: ${summary}`);
     } catch (e) {
       log(`${work.name} failed, will run again: ${(e as Error).message.split("\n")[0]}`);
     }

@@ -83,7 +83,16 @@ export const IdentityDetail = z.object({
   effectiveAt: z.iso.datetime({ offset: true }).optional(),
   /** For cancellations: the source event id of the departure being withdrawn. */
   cancels: nonBlank.max(256).optional(),
-});
+  /** For role changes: which grant of the app was added or removed (a group, or a direct assignment). */
+  grant: z
+    .object({ change: z.enum(["added", "removed"]), via: z.enum(["group", "assignment"]), id: identifier, name: z.string().max(512).optional() })
+    .optional(),
+  /** For arrivals: time-boxed access (contractors) ends here, and then someone must own it. */
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+  owner: z.string().trim().min(1).max(254).optional(),
+  /** For arrivals: a privileged account (admin rights) gets the shorter privileged expiry. */
+  privileged: z.boolean().optional(),
+}).refine((d) => !d.expiresAt || d.owner, { message: "an arrival with an end date (expiresAt) must name its owner", path: ["owner"] });
 export type IdentityDetail = z.infer<typeof IdentityDetail>;
 
 export const IdentityDetailType = z.enum([

@@ -12,6 +12,18 @@ function oktaRetryAfter(headers: Headers, now: number): number | undefined {
   return Number.isFinite(reset) && reset > 0 ? Math.max(0, Math.ceil(reset - now / 1000)) : undefined;
 }
 
+/** The path of the `rel="next"` link, only when it points back at the same org. */
+export function nextPage(link: string | null, orgUrl: string): string | undefined {
+  if (!link) return undefined;
+  for (const part of link.split(",")) {
+    const m = /<([^>]+)>\s*;\s*rel="?next"?/.exec(part.trim());
+    if (!m) continue;
+    const url = new URL(m[1]!);
+    return url.origin === new URL(orgUrl).origin ? `${url.pathname}${url.search}` : undefined;
+  }
+  return undefined;
+}
+
 interface OktaUser {
   id: string;
   status: string;
@@ -82,6 +94,26 @@ export class OktaClient implements IdpClient {
     const b = res.body as Partial<OktaUser>;
     if (typeof b?.id !== "string" || typeof b.status !== "string") throw new Permanent("Okta answered a user without id or status");
     return { id: b.id, status: b.status, transitioningToStatus: typeof b.transitioningToStatus === "string" ? b.transitioningToStatus : undefined };
+  }
+
+  /** Ids of the groups the user is in, following Okta's `Link: <…>; rel="next"` cursor pages. */
+  async groupIdsOf(userId: string): Promise<string[]> {
+    const ids: string[] = [];
+    let path: string | undefined = `/api/v1/users/${encodeURIComponent(userId)}/groups?limit=200`;
+    for (let page = 0; path && page < 100; page++) {
+      const res = await this.call("GET", path);
+      if (res.status === 404) throw new Permanent(`Okta has no user ${userId}`);
+      if (!Array.isArray(res.body)) throw new Permanent("Okta answered a group list that is not an array");
+      for (const g of res.body as Array<{ id?: unknown }>) if (typeof g?.id === "string") ids.push(g.id);
+      path = nextPage(res.headers.get("link"), this.settings.orgUrl);
+    }
+    return ids;
+  }
+
+  /** Is the user assigned to this app instance (directly or through a group)? */
+  async isAssigned(appInstanceId: string, userId: string): Promise<boolean> {
+    const res = await this.call("GET", `/api/v1/apps/${encodeURIComponent(appInstanceId)}/users/${encodeURIComponent(userId)}`);
+    return res.status !== 404;
   }
 
   async disable(userRef: string, action: IdpAction): Promise<IdpDisableResult> {

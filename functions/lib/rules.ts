@@ -30,6 +30,8 @@ export const FunctionName = {
   ReconcileApp: "reconcile-app",
   ReconcileReport: "reconcile-report",
   ReconcileRemediate: "reconcile-remediate",
+  Mover: "mover",
+  ExpireAccounts: "expire-accounts",
 } as const;
 export type FunctionName = (typeof FunctionName)[keyof typeof FunctionName];
 
@@ -52,6 +54,12 @@ export const BUS_RULES: BusRule[] = [
     description: "A departure starts (at most) one offboarding run for the person; a suspension closes the front door only",
     pattern: { source: [BUS_SOURCE], "detail-type": [DetailType.Departed, DetailType.Suspended, DetailType.DepartureCancelled] },
     target: FunctionName.StartOffboarding,
+  },
+  {
+    name: "revoke-moved-access",
+    description: "A person left a group or assignment that granted an app: revoke it if nothing else grants it",
+    pattern: { source: [BUS_SOURCE], "detail-type": [DetailType.RoleChanged] },
+    target: FunctionName.Mover,
   },
   {
     name: "check-entra-users",
@@ -120,6 +128,8 @@ export const FUNCTION_ENTRIES: Record<FunctionName, string> = {
   [FunctionName.ReconcileApp]: "functions/reconcile-app/handler.ts",
   [FunctionName.ReconcileReport]: "functions/reconcile-report/handler.ts",
   [FunctionName.ReconcileRemediate]: "functions/reconcile-remediate/handler.ts",
+  [FunctionName.Mover]: "functions/mover/handler.ts",
+  [FunctionName.ExpireAccounts]: "functions/expire-accounts/handler.ts",
 };
 
 
@@ -148,6 +158,7 @@ export const SCHEDULED_WORK: Array<{ name: string; description: string; target: 
   { name: "entra-delta-sweep", description: "users/delta: disabled or deleted users that no notification announced", target: FunctionName.EntraUserCheck, everyMinutes: 60, input: { action: "sweep" } },
   { name: "remind-task-owners", description: "Reminds owners of tasks past half their time (the reminder is the task's heartbeat)", target: FunctionName.RemindTaskOwners, everyMinutes: 15, input: {} },
   { name: "renew-graph-subscription", description: "Keeps the Graph users subscription from expiring", target: FunctionName.GraphSubscription, everyMinutes: 12 * 60, input: { action: "renew" } },
+  { name: "expire-accounts", description: "Revokes time-boxed accounts whose end date has come; reminds owners 7 and 1 days before", target: FunctionName.ExpireAccounts, everyMinutes: 15, input: {} },
   { name: "daily-reconciliation", description: "Starts the day's reconciliation: every app's accounts against the HR roster, the IdP and the ledger", target: FunctionName.StartReconciliation, everyMinutes: 24 * 60, input: {}, atStartup: false },
 ];
 

@@ -47,8 +47,25 @@ export const Account = z.object({
   verifiedAt: z.string().optional(),
   lastRun: z.string().optional(),
   detail: z.string().optional(),
+  /** Time-boxed access: when the account is revoked, and who answers for it until then. */
+  expiresAt: z.string().optional(),
+  expiryOwner: z.string().optional(),
+  privileged: z.boolean().optional(),
 });
 export type Account = z.infer<typeof Account>;
+
+/** One account's end date, in the EXPIRY partition ordered by date (for the reminders and the revocation). */
+export const Expiry = z.object({
+  sk: z.string(),
+  subjectId: z.string(),
+  appId: z.string(),
+  expiresAt: z.string(),
+  owner: z.string(),
+  state: z.enum(["SCHEDULED", "STARTED", "SUPERSEDED"]),
+  /** Reminder lead times (days) already sent. */
+  reminded: z.array(z.number()).default([]),
+});
+export type Expiry = z.infer<typeof Expiry>;
 
 export const Trigger = z.object({
   source: z.string(),
@@ -56,6 +73,8 @@ export const Trigger = z.object({
   occurredAt: z.string(),
   reason: z.string().optional(),
   actor: z.string().optional(),
+  /** What the mass-departure brake said of this run (passed as manual, released by an engineer); the reason stays the requester's own. */
+  brake: z.string().optional(),
 });
 export type Trigger = z.infer<typeof Trigger>;
 
@@ -491,6 +510,77 @@ export class Store {
       }
     }
     return result;
+  }
+
+  /**
+   * Sets (or moves) an account's end date. The old EXPIRY entry is superseded, and every change after
+   * the first is kept as evidence (who, when, why, from, to). False when the account is not open.
+   */
+  async setExpiry(input: { subjectId: string; appId: string; expiresAt: string; owner: string; privileged?: boolean; by: string; reason: string; now: string }): Promise<boolean> {
+    const { subjectId, appId, expiresAt, owner, by, reason, now } = input;
+    const before = await this.getAccount(subjectId, appId);
+    if (!before || ["REVOKED", "RETAINED"].includes(before.state)) return false;
+    if (before.expiresAt === expiresAt && before.expiryOwner === owner) return true;
+    // The state is not touched: a revocation may be moving it right now.
+    const set = await this.tryUpdate({
+      TableName: this.tableName,
+      Key: { pk: `SUBJECT#${subjectId}`, sk: `ACCOUNT#${appId}` },
+      UpdateExpression: "SET expiresAt = :at, expiryOwner = :owner, privileged = :privileged",
+      ConditionExpression: "attribute_exists(pk) AND NOT (#state IN (:revoked, :retained))",
+      ExpressionAttributeNames: { "#state": "state" },
+      ExpressionAttributeValues: { ":at": expiresAt, ":owner": owner, ":privileged": input.privileged ?? before.privileged ?? false, ":revoked": "REVOKED", ":retained": "RETAINED" },
+    });
+    if (!set) return false;
+    await this.putItem({ pk: "EXPIRY", sk: `${expiresAt}#${subjectId}#${appId}`, subjectId, appId, expiresAt, owner, state: "SCHEDULED", reminded: [] });
+    if (before.expiresAt) {
+      await this.tryUpdate({
+        TableName: this.tableName,
+        Key: { pk: "EXPIRY", sk: `${before.expiresAt}#${subjectId}#${appId}` },
+        UpdateExpression: "SET #state = :superseded",
+        ConditionExpression: "#state = :scheduled",
+        ExpressionAttributeNames: { "#state": "state" },
+        ExpressionAttributeValues: { ":superseded": "SUPERSEDED", ":scheduled": "SCHEDULED" },
+      });
+      await this.putItem({ pk: `SUBJECT#${subjectId}`, sk: `EXPIRY-CHANGE#${appId}#${now}`, appId, from: before.expiresAt, to: expiresAt, by, reason, at: now });
+    }
+    return true;
+  }
+
+  /** Scheduled end dates up to `untilIso`, soonest first. */
+  async listExpiries(untilIso: string): Promise<Expiry[]> {
+    const out = await this.queryPrefix("EXPIRY", "");
+    return out
+      .map((i) => Expiry.parse(i))
+      .filter((e) => e.state === "SCHEDULED" && e.expiresAt <= untilIso)
+      .sort((a, b) => a.sk.localeCompare(b.sk));
+  }
+
+  async expiryChanges(subjectId: string): Promise<Array<{ appId: string; from: string; to: string; by: string; reason: string; at: string }>> {
+    return (await this.queryPrefix(`SUBJECT#${subjectId}`, "EXPIRY-CHANGE#")) as Array<{ appId: string; from: string; to: string; by: string; reason: string; at: string }>;
+  }
+
+  /** Claims a due end date once (SCHEDULED → STARTED). */
+  async claimExpiry(sk: string, now: string): Promise<boolean> {
+    return this.tryUpdate({
+      TableName: this.tableName,
+      Key: { pk: "EXPIRY", sk },
+      UpdateExpression: "SET #state = :started, startedAt = :now",
+      ConditionExpression: "#state = :scheduled",
+      ExpressionAttributeNames: { "#state": "state" },
+      ExpressionAttributeValues: { ":started": "STARTED", ":scheduled": "SCHEDULED", ":now": now },
+    });
+  }
+
+  /** Records that the reminders for these lead times went out; false when another run sent them first. */
+  async markReminded(expiry: Expiry, leadDays: number[]): Promise<boolean> {
+    return this.tryUpdate({
+      TableName: this.tableName,
+      Key: { pk: "EXPIRY", sk: expiry.sk },
+      UpdateExpression: "SET reminded = :after",
+      ConditionExpression: "#state = :scheduled AND (reminded = :before OR attribute_not_exists(reminded))",
+      ExpressionAttributeNames: { "#state": "state" },
+      ExpressionAttributeValues: { ":after": [...new Set([...expiry.reminded, ...leadDays])].sort((a, b) => a - b), ":before": expiry.reminded, ":scheduled": "SCHEDULED" },
+    });
   }
 
   /** A human task, listed in the TASKS partition by its short id. The token answers Step Functions. */

@@ -53,6 +53,8 @@ const ARRIVAL_TYPES = new Set(["user.authentication.sso", "application.user_memb
 const DEPARTURE_TYPES = new Set(["user.lifecycle.deactivate", "user.lifecycle.delete.initiated"]);
 const SUSPENSION_TYPES = new Set(["user.lifecycle.suspend"]);
 const GROUP_TYPES = new Set(["group.user_membership.add", "group.user_membership.remove"]);
+/** Unassigning an app (directly) is a role change: the app may go, the person stays. */
+const UNASSIGN_TYPES = new Set(["application.user_membership.remove"]);
 
 export function normalizeOktaEvent(event: unknown, ctx: NormalizeContext, where = "event"): Normalized {
   if (!isRecord(event)) throw new ValidationError(`${where}: an Okta System Log event must be an object`);
@@ -61,7 +63,7 @@ export function normalizeOktaEvent(event: unknown, ctx: NormalizeContext, where 
   const uuid = idString(event.uuid);
   if (!uuid) throw new ValidationError(`${where}: uuid is missing`);
   const sourceEventId = `okta:${uuid}`;
-  const acted = ARRIVAL_TYPES.has(eventType) || DEPARTURE_TYPES.has(eventType) || SUSPENSION_TYPES.has(eventType) || GROUP_TYPES.has(eventType);
+  const acted = ARRIVAL_TYPES.has(eventType) || DEPARTURE_TYPES.has(eventType) || SUSPENSION_TYPES.has(eventType) || GROUP_TYPES.has(eventType) || UNASSIGN_TYPES.has(eventType);
   if (!acted) return { events: [], ignored: [{ sourceEventId, eventType, reason: `event type ${eventType} is not acted on` }] };
 
   const outcome = isRecord(event.outcome) ? event.outcome.result : undefined;
@@ -126,10 +128,36 @@ export function normalizeOktaEvent(event: unknown, ctx: NormalizeContext, where 
             sourceEventId: `${sourceEventId}:${app.id}`,
             reason: `${verb} Okta group ${group.displayName ?? group.id}`,
             actor: actorName,
+            grant: { change: eventType.endsWith(".add") ? "added" : "removed", via: "group", id: group.id, name: group.displayName },
           },
           where,
         ),
       ),
+      ignored: [],
+    };
+  }
+  if (UNASSIGN_TYPES.has(eventType)) {
+    const instance = targets.find((t) => t.type === "AppInstance");
+    if (!instance?.id) throw new ValidationError(`${where}: ${eventType} has no AppInstance target`);
+    const app = appForOktaInstance(ctx.catalog, instance.id);
+    if (!app) return { events: [], ignored: [{ sourceEventId, eventType, reason: `app instance ${instance.id} is not in the catalog` }] };
+    return {
+      events: [
+        canonical(
+          DetailType.RoleChanged,
+          {
+            subject: oktaSubject(user.id, user.alternateId),
+            app: { id: app.id, name: app.name },
+            occurredAt,
+            source: "okta",
+            sourceEventId,
+            reason: `unassigned from Okta app ${instance.displayName ?? instance.id}`,
+            actor: actorName,
+            grant: { change: "removed", via: "assignment", id: instance.id, name: instance.displayName },
+          },
+          where,
+        ),
+      ],
       ignored: [],
     };
   }

@@ -1,5 +1,6 @@
 import type { Catalog } from "../lib/catalog";
 import { ValidationError } from "../lib/errors";
+import { expiryFor } from "../lib/expiry";
 import { DetailType, identityEnvelope } from "../lib/events";
 import { logger } from "../lib/observability";
 import { runNameFor } from "../lib/runs";
@@ -50,6 +51,13 @@ export async function recordArrival(rawEnvelope: unknown, deps: ArrivalDeps): Pr
   // After departure, any new sign-in trips the wire: a new account, a reopened one, or a sign-in into one
   // that is not revoked yet. A replay of an arrival already on record does not.
   const newSignIn = recorded || (account.sourceEventId !== detail.sourceEventId && account.state !== "REVOKED");
+  if (recorded && profile.status === "ACTIVE") {
+    const expiry = expiryFor(detail, catalogApp, deps.catalog.expiry);
+    if (expiry) {
+      await deps.store.setExpiry({ subjectId, appId, ...expiry, by: detail.source, reason: expiry.basis, now });
+      logger.info("account is time-boxed", { subjectId, appId, expiresAt: expiry.expiresAt });
+    }
+  }
   if (profile.status === "ACTIVE" || !newSignIn) {
     logger.info(recorded ? "arrival recorded" : "duplicate arrival", { subjectId, appId });
     return { action: recorded ? "recorded" : "duplicate", subjectId, appId };

@@ -110,8 +110,9 @@ describe("the CDK app", () => {
     for (const q of Object.values(queues)) expect((q.Properties as { KmsMasterKeyId?: unknown }).KmsMasterKeyId).toBeDefined();
     const alarms = template.findResources("AWS::CloudWatch::Alarm");
     // One per queue, one on failed offboardings, one on NEEDS_ATTENTION outcomes, one on tasks past deadline,
-    // and for reconciliation: failed runs, orphans found, revoked accounts found active again.
-    expect(Object.keys(alarms).length).toBe(Object.keys(queues).length + 6);
+    // for reconciliation: failed runs, orphans found, revoked accounts found active again; and the brake engaging.
+    expect(Object.keys(alarms).length).toBe(Object.keys(queues).length + 7);
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "BrakeEngaged", Namespace: "RevocationPipeline" });
     template.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "TasksPastDeadline" });
     template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
     template.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "OffboardingsNeedingAttention", Namespace: "RevocationPipeline" });
@@ -184,7 +185,8 @@ describe("secrets on AWS", () => {
         .sort();
     // Reconciliation lists each app's accounts and reads each person's status at the IdP.
     expect(readersOf(scimArn)).toEqual(["reconcileapp", "scimrevoke", "scimverify"]);
-    expect(readersOf(oktaArn)).toEqual(["idprevoke", "idpverify", "reconcileapp"]);
+    // The mover asks Okta what still grants an app before it revokes it.
+    expect(readersOf(oktaArn)).toEqual(["idprevoke", "idpverify", "mover", "reconcileapp"]);
     expect(readersOf(hrApiArn)).toEqual(["reconcileapp", "reconcileplan"]);
     // The HR roster: that one object, read-only, by the two reconciliation functions that read it.
     const rosterObject = "s3:::hr-exports/people/roster.csv";
