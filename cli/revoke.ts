@@ -14,7 +14,10 @@ import { notificationItems, readGraphNotifications } from "../functions/graph-ho
 import { normalizePayload, type PayloadSource, SOURCES } from "../functions/normalize";
 import { reconcileExitCode, reconcileNow, reportMarkdown, storedReport } from "./reconcile";
 import { formatStatus, statusOf } from "./status";
-import { CliError, resolveTarget } from "./target";
+import { startAppRevocation } from "../functions/lib/app-revocation";
+import { parseUntil } from "../functions/lib/expiry";
+import { brakeStatus, discardByHand, formatBrake, holdByHand, releaseByHand } from "./brake";
+import { CliError, catalogOf, resolveTarget, type Target } from "./target";
 
 const program = new Command("revoke")
   .description("Departure control for JIT-provisioned access: revoke, verify, and keep evidence")
@@ -43,10 +46,11 @@ program
   .description("start an offboarding by hand (the actor and reason are recorded)")
   .requiredOption("--subject <email>", "the person's email")
   .requiredOption("--reason <text>", "why (recorded as evidence)")
+  .option("--app <id>", "revoke only this app's account (repeat for several); the person stays active", (id: string, ids: string[]) => [...ids, id], [] as string[])
   .option("--dry-run", "print the plan, every account and what would be done to it; change nothing")
   .option("--wait", "wait for the run to finish and print its status")
   .option("--json", "print JSON")
-  .action(async (opts: { subject: string; reason: string; dryRun?: boolean; wait?: boolean; json?: boolean }) => {
+  .action(async (opts: { subject: string; reason: string; app: string[]; dryRun?: boolean; wait?: boolean; json?: boolean }) => {
     const detailCheck = IdentityDetail.safeParse({
       subject: { email: opts.subject },
       occurredAt: new Date().toISOString(),
@@ -59,6 +63,10 @@ program
     if (!opts.reason.trim()) throw new CliError("--reason must not be empty", 2);
     const detail = detailCheck.data;
     const target = await resolveTarget(globals());
+    if (opts.app.length) {
+      if (opts.dryRun) throw new CliError("--dry-run plans a whole offboarding; without --app it shows every account and what would be done", 2);
+      return revokeAppsByHand(target, detail, opts);
+    }
 
     if (opts.dryRun) {
       const runName = `dryrun-${randomUUID().replaceAll("-", "")}`;
@@ -100,6 +108,49 @@ program
     // Scripts that wait must be able to tell: anything but OFFBOARDED needs a person.
     if (report.status !== "OFFBOARDED") process.exitCode = 1;
   });
+
+/** `revoke offboard --app`: one person's named apps, through the same run as an offboarding (a mover by hand). */
+async function revokeAppsByHand(target: Target, detail: IdentityDetail, opts: { app: string[]; wait?: boolean; json?: boolean }) {
+  const catalog = catalogOf(target);
+  const profile = await target.store.findSubject(detail.subject);
+  if (!profile) throw new CliError(`no one known as ${detail.subject.email}`);
+  for (const appId of opts.app) {
+    if (!catalog.apps.some((a) => a.id === appId)) throw new CliError(`app ${appId} is not in the catalog (${catalog.apps.map((a) => a.id).join(", ")})`, 2);
+    const account = await target.store.getAccount(profile.subjectId, appId);
+    if (!account) throw new CliError(`${detail.subject.email} has no account recorded in ${appId}`);
+  }
+  const started = await startAppRevocation(
+    { subjectId: profile.subjectId, appIds: opts.app, kind: "manual", trigger: { source: "manual", sourceEventId: detail.sourceEventId, occurredAt: detail.occurredAt, reason: detail.reason, actor: detail.actor } },
+    { store: target.store, catalog, now: () => new Date(), startExecution: (name, input) => startExecutionOn(target, name, input), publish: (entries) => publishOn(target, entries) },
+  );
+  if (!opts.wait) {
+    if (opts.json) return void out(JSON.stringify({ subject: detail.subject.email, apps: opts.app, runName: started.runName, action: started.action }));
+    return void out(`Revoking ${opts.app.join(", ")} for ${detail.subject.email} (run ${started.runName}). Watch it with: npx revoke status ${detail.subject.email}`);
+  }
+  const deadline = Date.now() + 300_000;
+  let run = await target.store.getRun(profile.subjectId, started.runName);
+  while (run?.status === "RUNNING" && Date.now() < deadline) {
+    await sleep(300);
+    run = await target.store.getRun(profile.subjectId, started.runName);
+  }
+  if (run?.status === "RUNNING") throw new CliError(`run ${started.runName} did not settle within 300 s; check npx revoke status ${detail.subject.email}`);
+  const report = (await statusOf(target, detail.subject.email!))!;
+  out(opts.json ? JSON.stringify({ ...report, run: { executionName: started.runName, status: run?.status ?? null, results: run?.results ?? [] } }) : formatStatus(report));
+  if (run?.status !== "REVOKED") process.exitCode = 1;
+}
+
+async function startExecutionOn(target: Target, name: string, input: OffboardInput): Promise<void> {
+  try {
+    await target.sfn.send(new StartExecutionCommand({ stateMachineArn: target.stateMachineArn, name, input: JSON.stringify(input) }));
+  } catch (e) {
+    if ((e as Error).name !== "ExecutionAlreadyExists") throw e;
+  }
+}
+
+async function publishOn(target: Target, entries: Array<{ detailType: string; detail: unknown }>): Promise<void> {
+  const put = await target.eventBridge.send(new PutEventsCommand({ Entries: entries.map((e) => ({ EventBusName: target.busName, Source: BUS_SOURCE, DetailType: e.detailType, Detail: JSON.stringify(e.detail) })) }));
+  if (put.FailedEntryCount) throw new CliError(`the bus refused ${put.FailedEntryCount} event(s)`);
+}
 
 program
   .command("status")
@@ -254,6 +305,105 @@ program
     const report = opts.show ? await storedReport(target, opts.show === true ? undefined : opts.show) : await reconcileNow(target, { apps: opts.app, actor: actorName() });
     out(opts.json ? JSON.stringify(report) : reportMarkdown(report));
     process.exitCode = reconcileExitCode(report);
+  });
+
+const brake = program.command("brake").description("the mass-departure brake: a wave of departures is held until an engineer decides");
+brake
+  .command("status")
+  .description("engaged or not, the window against its limit, and what is held")
+  .option("--json", "print JSON")
+  .action(async (opts: { json?: boolean }) => {
+    const report = await brakeStatus(await resolveTarget(globals()));
+    out(opts.json ? JSON.stringify(report) : formatBrake(report));
+  });
+brake
+  .command("hold")
+  .description("engage the brake by hand: every automatic departure and revocation is held from now on")
+  .requiredOption("--reason <text>", "why (recorded)")
+  .action(async (opts: { reason: string }) => {
+    if (!opts.reason.trim()) throw new CliError("--reason must not be empty", 2);
+    const engaged = await holdByHand(await resolveTarget(globals()), actorName(), opts.reason);
+    out(engaged ? `Brake engaged by ${actorName()}: automatic departures are held until released.` : "The brake was already engaged (its first reason stands); see npx revoke brake status");
+  });
+brake
+  .command("release")
+  .description("start what the brake held: all of it (and disengage), or only the requests named")
+  .requiredOption("--reason <text>", "why (recorded with your name)")
+  .option("--held <id>", "release only this held request (repeat); the brake stays as it is", (id: string, ids: string[]) => [...ids, id], [] as string[])
+  .option("--json", "print JSON")
+  .action(async (opts: { reason: string; held: string[]; json?: boolean }) => {
+    if (!opts.reason.trim()) throw new CliError("--reason must not be empty", 2);
+    const result = await releaseByHand(await resolveTarget(globals()), { by: actorName(), reason: opts.reason, heldIds: opts.held });
+    if (opts.json) out(JSON.stringify(result));
+    else {
+      if (!opts.held.length) out(`Brake released by ${actorName()}.`);
+      out(result.released.length ? `Started ${result.released.length} held request(s): ${result.released.join(", ")}` : "Nothing held was started.");
+      if (result.alreadyDecided.length) out(`Already discarded, not started: ${result.alreadyDecided.join(", ")}`);
+    }
+    if (result.unknown.length) throw new CliError(`no held request ${result.unknown.join(", ")} (see npx revoke brake status)`);
+  });
+brake
+  .command("discard")
+  .description("drop held requests (a bad feed): nothing starts and each person is back to their status before")
+  .requiredOption("--reason <text>", "why (recorded with your name)")
+  .option("--held <id>", "this held request (repeat)", (id: string, ids: string[]) => [...ids, id], [] as string[])
+  .option("--all", "every held request")
+  .option("--json", "print JSON")
+  .action(async (opts: { reason: string; held: string[]; all?: boolean; json?: boolean }) => {
+    if (!opts.reason.trim()) throw new CliError("--reason must not be empty", 2);
+    if (!opts.all === !opts.held.length) throw new CliError("name what to discard: --all, or --held <id> (repeatable)", 2);
+    const result = await discardByHand(await resolveTarget(globals()), { by: actorName(), reason: opts.reason, heldIds: opts.all ? undefined : opts.held });
+    if (opts.json) out(JSON.stringify(result));
+    else {
+      out(result.discarded.length ? `Discarded ${result.discarded.length} held request(s): ${result.discarded.join(", ")}` : "Nothing was discarded.");
+      if (result.alreadyDecided.length) out(`Already decided, left as they are: ${result.alreadyDecided.join(", ")}`);
+    }
+    if (result.unknown.length) throw new CliError(`no held request ${result.unknown.join(", ")} (see npx revoke brake status)`);
+  });
+
+program
+  .command("extend")
+  .description("move the end date of a time-boxed account (recorded: who, when, why, from, to)")
+  .argument("<person>", "their email")
+  .argument("<app>", "the app id")
+  .requiredOption("--until <date>", "the new end: YYYY-MM-DD (end of that day, UTC) or a timestamp")
+  .requiredOption("--reason <text>", "why (recorded)")
+  .option("--owner <email>", "who answers for the account until then (default: its current owner)")
+  .action(async (person: string, appId: string, opts: { until: string; reason: string; owner?: string }) => {
+    if (!opts.reason.trim()) throw new CliError("--reason must not be empty", 2);
+    const until = parseUntil(opts.until);
+    if (!until) throw new CliError(`--until ${opts.until} is not a date (YYYY-MM-DD) or a timestamp`, 2);
+    if (until <= new Date().toISOString()) throw new CliError(`--until ${opts.until} is not in the future; to end access now: npx revoke offboard --subject ${person} --app ${appId} --reason <why>`, 2);
+    const target = await resolveTarget(globals());
+    const catalog = catalogOf(target);
+    const profile = await target.store.findSubject({ email: person.toLowerCase() });
+    if (!profile) throw new CliError(`no one known as ${person.toLowerCase()}`);
+    const account = await target.store.getAccount(profile.subjectId, appId);
+    if (!account) throw new CliError(`${person.toLowerCase()} has no account recorded in ${appId}`);
+    const owner = opts.owner ?? account.expiryOwner ?? catalog.apps.find((a) => a.id === appId)?.owner;
+    if (!owner) throw new CliError(`${appId} names no owner; pass --owner <email>`, 2);
+    const set = await target.store.setExpiry({ subjectId: profile.subjectId, appId, expiresAt: until, owner, by: actorName(), reason: opts.reason, now: new Date().toISOString() });
+    if (!set) throw new CliError(`the account in ${appId} is ${account.state}: there is nothing to extend`);
+    out(`${person.toLowerCase()} in ${appId} now ends ${until} (owner ${owner})${account.expiresAt ? `, was ${account.expiresAt}` : ""}; recorded as ${actorName()}.`);
+  });
+
+program
+  .command("expiring")
+  .description("time-boxed accounts that end soon, soonest first")
+  .option("--days <n>", "how far ahead", "7")
+  .option("--json", "print JSON")
+  .action(async (opts: { days: string; json?: boolean }) => {
+    const days = Number(opts.days);
+    if (!Number.isInteger(days) || days < 0 || days > 3650) throw new CliError("--days must be a whole number from 0 to 3650", 2);
+    const target = await resolveTarget(globals());
+    const now = Date.now();
+    const due = await target.store.listExpiries(new Date(now + days * 86_400_000).toISOString());
+    const rows = await Promise.all(
+      due.map(async (e) => ({ subject: (await target.store.getProfile(e.subjectId))?.emails[0] ?? e.subjectId, subjectId: e.subjectId, appId: e.appId, expiresAt: e.expiresAt, owner: e.owner, overdue: Date.parse(e.expiresAt) <= now, reminded: e.reminded })),
+    );
+    if (opts.json) return void out(JSON.stringify(rows));
+    if (rows.length === 0) return void out(`nothing ends in the next ${days} day(s)`);
+    for (const r of rows) out(`${r.expiresAt}  ${r.appId.padEnd(12)} ${r.subject} (owner ${r.owner})${r.overdue ? " — due: the next expiry sweep revokes it" : ""}`);
   });
 
 const graph = program.command("graph").description("the Microsoft Graph users subscription that tells the pipeline about disabled and deleted users");

@@ -6,7 +6,7 @@ export interface StatusReport {
   subjectId: string;
   status: Profile["status"];
   departedAt: string | null;
-  apps: Array<{ id: string; name: string | null; state: Account["state"]; firstSeenAt: string; via: string; revokedAt: string | null; verifiedAt: string | null; detail: string | null }>;
+  apps: Array<{ id: string; name: string | null; state: Account["state"]; firstSeenAt: string; via: string; revokedAt: string | null; verifiedAt: string | null; detail: string | null; expiresAt: string | null; expiryOwner: string | null }>;
   lastRun: null | {
     executionName: string;
     status: Run["status"];
@@ -48,6 +48,8 @@ export async function statusOf(target: Target, person: string): Promise<StatusRe
       revokedAt: a.revokedAt ?? null,
       verifiedAt: a.verifiedAt ?? null,
       detail: a.detail ?? null,
+      expiresAt: a.expiresAt ?? null,
+      expiryOwner: a.expiryOwner ?? null,
     })),
     lastRun: last
       ? {
@@ -81,10 +83,10 @@ export function formatStatus(r: StatusReport): string {
   const lines = [`${r.subject} (${r.subjectId}): ${r.status}${r.departedAt ? `, departed ${r.departedAt}` : ""}`];
   if (r.apps.length === 0) lines.push("  no app accounts recorded");
   for (const a of r.apps) {
-    lines.push(`  ${a.id.padEnd(12)} ${a.state.padEnd(16)} first seen ${a.firstSeenAt} via ${a.via}${a.revokedAt ? `; revoked ${a.revokedAt}` : ""}${a.verifiedAt ? `; verified ${a.verifiedAt}` : ""}${a.detail ? ` (${a.detail})` : ""}`);
+    lines.push(`  ${a.id.padEnd(12)} ${a.state.padEnd(16)} first seen ${a.firstSeenAt} via ${a.via}${a.revokedAt ? `; revoked ${a.revokedAt}` : ""}${a.verifiedAt ? `; verified ${a.verifiedAt}` : ""}${a.expiresAt && !a.revokedAt ? `; ends ${a.expiresAt} (owner ${a.expiryOwner})` : ""}${a.detail ? ` (${a.detail})` : ""}`);
   }
   if (r.lastRun) {
-    lines.push(`  last run ${r.lastRun.executionName}: ${r.lastRun.status}, started ${r.lastRun.startedAt} by ${r.lastRun.trigger.source}${r.lastRun.trigger.actor ? ` (${r.lastRun.trigger.actor})` : ""}${r.lastRun.summary ? ` — ${r.lastRun.summary}` : ""}`);
+    lines.push(`  last run ${r.lastRun.executionName}: ${r.lastRun.status}, started ${r.lastRun.startedAt} by ${r.lastRun.trigger.source}${r.lastRun.trigger.actor ? ` (${r.lastRun.trigger.actor})` : ""}${r.lastRun.trigger.brake ? ` [brake: ${r.lastRun.trigger.brake}]` : ""}${r.lastRun.summary ? ` — ${r.lastRun.summary}` : ""}`);
     for (const i of r.lastRun.idp) lines.push(`  idp ${i.id.padEnd(8)} ${i.state.padEnd(16)} ${i.action}${i.sessionsRevokedAt ? `; sessions revoked ${i.sessionsRevokedAt}` : ""}${i.verifiedAt ? `; verified ${i.verifiedAt}` : ""}${i.detail ? ` (${i.detail})` : ""}`);
     if (r.lastRun.accessSurvivedMs !== null) lines.push(`  access survived the departure event by ${r.lastRun.accessSurvivedMs} ms`);
   }

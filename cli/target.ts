@@ -4,6 +4,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { SFNClient } from "@aws-sdk/client-sfn";
+import { type Catalog, loadCatalogFile } from "../functions/lib/catalog";
 import { Store } from "../functions/lib/store";
 
 /** Where the CLI acts: the local runtime (default) or a deployed stack (`--aws`). Same SDK calls for both. */
@@ -16,6 +17,14 @@ export interface Target {
   stateMachineArn: string;
   /** The reconcile state machine (REVOKE_RECONCILE_STATE_MACHINE_ARN on AWS). */
   reconcileStateMachineArn?: string;
+  /** The catalog the pipeline runs with: the local runtime's own, or REVOKE_CATALOG_FILE for --aws (the file deployed). */
+  catalogFile?: string;
+}
+
+/** The target's catalog; commands that apply the brake or name apps need it. */
+export function catalogOf(target: Target): Catalog {
+  if (!target.catalogFile) throw new CliError("this command needs the app catalog: set REVOKE_CATALOG_FILE to the file the stack was deployed with", 2);
+  return loadCatalogFile(target.catalogFile);
 }
 
 export class CliError extends Error {
@@ -43,12 +52,13 @@ export async function resolveTarget(opts: { aws?: boolean; dataDir?: string }): 
       busName: need("REVOKE_EVENT_BUS_NAME"),
       stateMachineArn: need("REVOKE_STATE_MACHINE_ARN"),
       reconcileStateMachineArn: process.env.REVOKE_RECONCILE_STATE_MACHINE_ARN,
+      catalogFile: process.env.REVOKE_CATALOG_FILE,
     };
   }
   const dataDir = opts.dataDir ?? process.env.REVOKE_DATA_DIR ?? ".data";
   const infoFile = join(dataDir, "runtime.json");
   if (!existsSync(infoFile)) throw new CliError(`no local runtime found in ${dataDir} (start one with \`npm start\`, or pass --aws)`);
-  const info = JSON.parse(readFileSync(infoFile, "utf8")) as { url: string; dynamoEndpoint: string; table: string; stateMachineArn: string; reconcileStateMachineArn?: string };
+  const info = JSON.parse(readFileSync(infoFile, "utf8")) as { url: string; dynamoEndpoint: string; table: string; stateMachineArn: string; reconcileStateMachineArn?: string; catalogFile?: string };
   try {
     const res = await fetch(`${info.url}/health`, { signal: AbortSignal.timeout(2000) });
     if (!res.ok) throw new Error();
@@ -65,5 +75,6 @@ export async function resolveTarget(opts: { aws?: boolean; dataDir?: string }): 
     busName: "revoke-local",
     stateMachineArn: info.stateMachineArn,
     reconcileStateMachineArn: info.reconcileStateMachineArn,
+    catalogFile: info.catalogFile ?? process.env.REVOKE_CATALOG_FILE,
   };
 }

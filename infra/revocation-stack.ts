@@ -170,7 +170,7 @@ export class RevocationStack extends Stack {
 
     const functions = {} as Record<FunctionName, NodejsFunction>;
     for (const name of Object.values(FunctionName)) {
-      if (([FunctionName.StartOffboarding, FunctionName.RecordArrival, FunctionName.RemindTaskOwners, FunctionName.TaskPage, FunctionName.Mover, FunctionName.ExpireAccounts] as FunctionName[]).includes(name)) continue;
+      if (([FunctionName.StartOffboarding, FunctionName.RecordArrival, FunctionName.RemindTaskOwners, FunctionName.TaskPage, FunctionName.Mover, FunctionName.ExpireAccounts, FunctionName.ReleaseHeld] as FunctionName[]).includes(name)) continue;
       if (([FunctionName.ReconcileApp, FunctionName.ReconcileRemediate, FunctionName.StartReconciliation] as FunctionName[]).includes(name)) continue; // below, with the reconcile state machine
       functions[name] = fn(name, name === FunctionName.NotifyOwner ? { TASK_TOPIC_ARN: tasksTopic.topicArn } : {});
     }
@@ -198,6 +198,8 @@ export class RevocationStack extends Stack {
     functions[FunctionName.Mover] = fn(FunctionName.Mover, starterEnv);
     functions[FunctionName.ExpireAccounts] = fn(FunctionName.ExpireAccounts, { ...starterEnv, TASK_TOPIC_ARN: tasksTopic.topicArn }, 300);
     tasksTopic.grantPublish(functions[FunctionName.ExpireAccounts]);
+    // What the brake held starts when an engineer releases it.
+    functions[FunctionName.ReleaseHeld] = fn(FunctionName.ReleaseHeld, starterEnv);
 
     // Reconciliation: its own state machine from its own ASL file, started daily by the scheduler (through
     // start-reconciliation) and by `revoke reconcile`. Listing a large app under its rate limit takes time.
@@ -270,6 +272,7 @@ export class RevocationStack extends Stack {
       FunctionName.TaskPage,
       FunctionName.Mover,
       FunctionName.ExpireAccounts,
+      FunctionName.ReleaseHeld,
     ];
     for (const name of readers) this.table.grantReadData(functions[name]);
     for (const name of writers) this.table.grantReadWriteData(functions[name]);
@@ -298,7 +301,7 @@ export class RevocationStack extends Stack {
         target: new LambdaInvoke(functions[work.target], { retryAttempts: 3, input: ScheduleTargetInput.fromObject(work.input) }),
       });
     }
-    for (const name of [FunctionName.StartOffboarding, FunctionName.RecordArrival, FunctionName.Mover, FunctionName.ExpireAccounts]) this.stateMachine.grantStartExecution(functions[name]);
+    for (const name of [FunctionName.StartOffboarding, FunctionName.RecordArrival, FunctionName.Mover, FunctionName.ExpireAccounts, FunctionName.ReleaseHeld]) this.stateMachine.grantStartExecution(functions[name]);
     // Each credential is readable only by the functions that use it.
     const grantSecret = (id: string, ref: string | undefined, users: FunctionName[]) => {
       if (!ref?.startsWith("arn:aws:secretsmanager:")) return;

@@ -96,7 +96,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   });
   delete process.env.AWS_SESSION_TOKEN;
 
-  writeFileSync(runtimeInfoFile(dataDir), JSON.stringify({ url, dynamoEndpoint: dynamo.endpoint, table: LOCAL_TABLE, stateMachineArn: localStateMachineArn(OFFBOARD_MACHINE), reconcileStateMachineArn: localStateMachineArn(RECONCILE_MACHINE), pid: process.pid }, null, 2));
+  writeFileSync(runtimeInfoFile(dataDir), JSON.stringify({ url, dynamoEndpoint: dynamo.endpoint, table: LOCAL_TABLE, stateMachineArn: localStateMachineArn(OFFBOARD_MACHINE), reconcileStateMachineArn: localStateMachineArn(RECONCILE_MACHINE), catalogFile, pid: process.pid }, null, 2));
   const redriven = await sfn.redrive();
   if (redriven.length) log(`re-driving ${redriven.length} unfinished execution(s): ${redriven.join(", ")}`);
 

@@ -45,7 +45,7 @@ export async function expireAccounts(deps: ExpireDeps): Promise<ExpireOutcome> {
     }
     const lead = reminderDue(expiry.expiresAt, now, leads, expiry.reminded);
     if (lead === undefined) continue;
-    if (!(await deps.store.markReminded(expiry, leads.filter((d) => d >= lead)))) continue;
+    if (!(await deps.store.markReminded(expiry, lead, leads))) continue;
     const profile = await deps.store.getProfile(subjectId);
     const who = profile?.emails[0] ?? subjectId;
     const days = Math.max(1, Math.ceil((Date.parse(expiry.expiresAt) - now.getTime()) / DAY_MS));

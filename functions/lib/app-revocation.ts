@@ -1,10 +1,11 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import { applyBrake, hold } from "./brake";
+import * as z from "zod";
+import { applyBrake, hold, RELEASED_NOTE } from "./brake";
 import type { Catalog } from "./catalog";
 import { DetailType } from "./events";
 import { logger, metrics } from "./observability";
 import { type OffboardInput, runNameFor } from "./runs";
-import type { Store, Trigger } from "./store";
+import { type Store, Trigger } from "./store";
 
 /**
  * Revoking some apps of a person who stays: a mover who left the group that granted an app, an account
@@ -12,14 +13,14 @@ import type { Store, Trigger } from "./store";
  * same `offboard` state machine with `action: "revoke-apps"` (no front door, only the named apps), so
  * SCIM, human tasks, verification and evidence are exactly those of an offboarding.
  */
-export type AppRevocationKind = "mover" | "expiry" | "reconcile" | "manual";
-
-export interface AppRevocationRequest {
-  subjectId: string;
-  appIds: string[];
-  trigger: Trigger;
-  kind: AppRevocationKind;
-}
+export const AppRevocationRequest = z.object({
+  subjectId: z.string().min(1),
+  appIds: z.array(z.string().min(1)).min(1),
+  trigger: Trigger,
+  kind: z.enum(["mover", "expiry", "reconcile", "manual"]),
+});
+export type AppRevocationRequest = z.infer<typeof AppRevocationRequest>;
+export type AppRevocationKind = AppRevocationRequest["kind"];
 
 export interface AppRevocationDeps {
   store: Store;
@@ -66,10 +67,10 @@ export async function startAppRevocation(request: AppRevocationRequest, deps: Ap
     }
     if (verdict.verdict === "bypass") brakeNote = verdict.reason;
   } else {
-    brakeNote = "released by an engineer after the brake held it";
+    brakeNote = RELEASED_NOTE;
   }
 
-  const recordedTrigger: Trigger = brakeNote ? { ...trigger, reason: [trigger.reason, `brake: ${brakeNote}`].filter(Boolean).join("; ") } : trigger;
+  const recordedTrigger: Trigger = brakeNote ? { ...trigger, brake: brakeNote } : trigger;
   await deps.store.putItem({ pk: `SUBJECT#${subjectId}`, sk: `RUN#${runName}`, subjectId, runName, trigger: recordedTrigger, dryRun: false, status: "RUNNING", startedAt: now.toISOString(), results: [] });
   await deps.startExecution(runName, { runName, subjectId, trigger: recordedTrigger, dryRun: false, action: "revoke-apps", appIds });
   metrics.addMetric("AppRevocationsStarted", MetricUnit.Count, 1);

@@ -42,6 +42,8 @@ export const HeldRequest = z.object({
 });
 export type HeldRequest = z.infer<typeof HeldRequest>;
 
+export const RELEASED_NOTE = "released by an engineer after the brake held it";
+
 export type BrakeVerdict = { verdict: "pass" | "bypass" | "hold"; reason: string; engagedNow: boolean };
 
 const STATE_KEY = { pk: "BRAKE", sk: "STATE" } as const;
@@ -58,9 +60,10 @@ export async function brakeState(store: Store): Promise<BrakeState | undefined> 
 /** Requests counted in the window that ends now (after the last release, if that is later). */
 export async function windowCount(store: Store, settings: BrakeSettings, now: Date, state?: BrakeState): Promise<number> {
   const windowStart = new Date(now.getTime() - settings.windowMinutes * 60_000).toISOString();
-  const since = state?.releasedAt && state.releasedAt > windowStart ? state.releasedAt : windowStart;
+  const releasedAt = state?.releasedAt;
   const entries = await store.queryPrefix(WINDOW_PK, "");
-  return entries.filter((e) => String(e.at) >= since).length;
+  // Strictly after the release: what was counted up to the release (in the same millisecond too) is the wave it judged.
+  return entries.filter((e) => String(e.at) >= windowStart && (!releasedAt || String(e.at) > releasedAt)).length;
 }
 
 /** The limit in force: the count, or the percentage of active people when that is lower. */
@@ -143,4 +146,67 @@ export async function decide(store: Store, heldId: string, decision: { state: "R
     ExpressionAttributeNames: { "#state": "state" },
     ExpressionAttributeValues: { ":decision": decision.state, ":now": decision.now.toISOString(), ":by": decision.by, ":reason": decision.reason, ":held": "HELD" },
   });
+}
+
+/** What `revoke brake status` shows: the brake, the window against its limit, and what it holds. */
+export async function brakeReport(store: Store, settings: BrakeSettings, now: Date) {
+  const state = await brakeState(store);
+  const { limit, basis } = await limitInForce(store, settings);
+  const held = await listHeld(store);
+  return {
+    enabled: settings.enabled,
+    state: state?.state ?? "RELEASED",
+    since: state?.since,
+    by: state?.by,
+    reason: state?.reason,
+    window: { minutes: settings.windowMinutes, count: await windowCount(store, settings, now, state), limit, basis },
+    held: held.filter((h) => h.state === "HELD"),
+    decided: held.filter((h) => h.state !== "HELD").length,
+  };
+}
+export type BrakeReport = Awaited<ReturnType<typeof brakeReport>>;
+
+/**
+ * An engineer's release. Without ids: the brake disengages (later requests count afresh) and every held
+ * request is released. With ids: only those are released and the brake stays as it is, for a wave that
+ * is partly real. Returns the ids this call released (a request someone else decided first is not).
+ */
+export async function releaseHeldRequests(store: Store, input: { by: string; reason: string; now: Date; heldIds?: string[] }): Promise<{ released: string[]; unknown: string[]; alreadyDecided: string[] }> {
+  const targets = await chosenHeld(store, input.heldIds);
+  if (!input.heldIds?.length) await release(store, input);
+  const released: string[] = [];
+  const alreadyDecided: string[] = [];
+  for (const h of targets.found) {
+    // Naming one already released asks for its start again (harmless: starts are idempotent); a discarded one stays discarded.
+    if (h.state === "RELEASED" || (await decide(store, h.heldId, { state: "RELEASED", by: input.by, reason: input.reason, now: input.now }))) released.push(h.heldId);
+    else alreadyDecided.push(h.heldId);
+  }
+  return { released, unknown: targets.unknown, alreadyDecided };
+}
+
+/** Drops held requests (a bad feed): nothing starts, and each person held is back where they were. */
+export async function discardHeldRequests(store: Store, input: { by: string; reason: string; now: Date; heldIds?: string[] }): Promise<{ discarded: string[]; unknown: string[]; alreadyDecided: string[] }> {
+  const targets = await chosenHeld(store, input.heldIds);
+  const discarded: string[] = [];
+  const alreadyDecided: string[] = [];
+  for (const h of targets.found) {
+    if (!(await decide(store, h.heldId, { state: "DISCARDED", by: input.by, reason: input.reason, now: input.now }))) {
+      alreadyDecided.push(h.heldId);
+      continue;
+    }
+    discarded.push(h.heldId);
+    if (h.kind === "departure") await store.unholdSubject(h.subjectId);
+    else {
+      const runName = (await store.listRuns(h.subjectId)).find((r) => r.status === "HELD" && r.trigger.sourceEventId === h.sourceEventId)?.runName;
+      if (runName) await store.putItem({ ...(await store.getItem(`SUBJECT#${h.subjectId}`, `RUN#${runName}`)), status: "DISCARDED", completedAt: input.now.toISOString(), summary: `discarded by ${input.by}: ${input.reason}` });
+    }
+  }
+  return { discarded, unknown: targets.unknown, alreadyDecided };
+}
+
+async function chosenHeld(store: Store, heldIds?: string[]): Promise<{ found: HeldRequest[]; unknown: string[] }> {
+  const all = await listHeld(store);
+  if (!heldIds?.length) return { found: all.filter((h) => h.state === "HELD"), unknown: [] };
+  const byId = new Map(all.map((h) => [h.heldId, h]));
+  return { found: heldIds.flatMap((id) => (byId.has(id) ? [byId.get(id)!] : [])), unknown: heldIds.filter((id) => !byId.has(id)) };
 }

@@ -27,6 +27,8 @@ export const InternalDetailType = {
   EntraSweepRequested: "Entra.SweepRequested",
   GraphSubscriptionLifecycle: "Graph.SubscriptionLifecycle",
   GraphSubscriptionRequested: "Graph.SubscriptionRequested",
+  /** An engineer released a request the mass-departure brake held (the decision is in the store). */
+  HeldReleased: "Brake.HeldReleased",
 } as const;
 
 export const EntraUserChanged = z.object({

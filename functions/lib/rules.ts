@@ -32,6 +32,7 @@ export const FunctionName = {
   ReconcileRemediate: "reconcile-remediate",
   Mover: "mover",
   ExpireAccounts: "expire-accounts",
+  ReleaseHeld: "release-held",
 } as const;
 export type FunctionName = (typeof FunctionName)[keyof typeof FunctionName];
 
@@ -60,6 +61,12 @@ export const BUS_RULES: BusRule[] = [
     description: "A person left a group or assignment that granted an app: revoke it if nothing else grants it",
     pattern: { source: [BUS_SOURCE], "detail-type": [DetailType.RoleChanged] },
     target: FunctionName.Mover,
+  },
+  {
+    name: "release-held-requests",
+    description: "An engineer released what the mass-departure brake held: start it as it would have started",
+    pattern: { source: [BUS_SOURCE], "detail-type": [InternalDetailType.HeldReleased] },
+    target: FunctionName.ReleaseHeld,
   },
   {
     name: "check-entra-users",
@@ -130,6 +137,7 @@ export const FUNCTION_ENTRIES: Record<FunctionName, string> = {
   [FunctionName.ReconcileRemediate]: "functions/reconcile-remediate/handler.ts",
   [FunctionName.Mover]: "functions/mover/handler.ts",
   [FunctionName.ExpireAccounts]: "functions/expire-accounts/handler.ts",
+  [FunctionName.ReleaseHeld]: "functions/release-held/handler.ts",
 };
 
 

@@ -132,7 +132,7 @@ export const HumanTask = z.object({
 export type HumanTask = z.infer<typeof HumanTask>;
 
 /** REVOKED: an app-scoped run (mover, expiry, reconciliation) revoked and verified what it was asked to. */
-export const RunStatus = z.enum(["RUNNING", "OFFBOARDED", "SUSPENDED", "REVOKED", "NEEDS_ATTENTION", "DRY_RUN", "HELD"]);
+export const RunStatus = z.enum(["RUNNING", "OFFBOARDED", "SUSPENDED", "REVOKED", "NEEDS_ATTENTION", "DRY_RUN", "HELD", "DISCARDED"]);
 export const Run = z.object({
   subjectId: z.string(),
   runName: z.string(),
@@ -571,15 +571,19 @@ export class Store {
     });
   }
 
-  /** Records that the reminders for these lead times went out; false when another run sent them first. */
-  async markReminded(expiry: Expiry, leadDays: number[]): Promise<boolean> {
+  /**
+   * Records that the reminder for `lead` days (and so every longer one) went out; false when another run
+   * sent it first. (Conditioned on the lead being absent, not on the whole list: list equality is not
+   * something every DynamoDB implementation compares alike.)
+   */
+  async markReminded(expiry: Expiry, lead: number, leadDays: number[]): Promise<boolean> {
     return this.tryUpdate({
       TableName: this.tableName,
       Key: { pk: "EXPIRY", sk: expiry.sk },
       UpdateExpression: "SET reminded = :after",
-      ConditionExpression: "#state = :scheduled AND (reminded = :before OR attribute_not_exists(reminded))",
+      ConditionExpression: "#state = :scheduled AND (attribute_not_exists(reminded) OR NOT contains(reminded, :lead))",
       ExpressionAttributeNames: { "#state": "state" },
-      ExpressionAttributeValues: { ":after": [...new Set([...expiry.reminded, ...leadDays])].sort((a, b) => a - b), ":before": expiry.reminded, ":scheduled": "SCHEDULED" },
+      ExpressionAttributeValues: { ":after": [...new Set([...expiry.reminded, ...leadDays.filter((d) => d >= lead)])].sort((a, b) => a - b), ":lead": lead, ":scheduled": "SCHEDULED" },
     });
   }
 

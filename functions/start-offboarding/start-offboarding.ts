@@ -1,6 +1,6 @@
 import { ExecutionAlreadyExists, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { announceBrake } from "../lib/app-revocation";
-import { applyBrake, hold } from "../lib/brake";
+import { applyBrake, hold, RELEASED_NOTE } from "../lib/brake";
 import type { Catalog } from "../lib/catalog";
 import { sfnClient } from "../lib/aws";
 import { requiredEnv } from "../lib/config";
@@ -107,9 +107,9 @@ export async function startOffboarding(rawEnvelope: unknown, deps: StartDeps): P
       logger.warn("departure held by the mass-departure brake", { subjectId, heldId: held.heldId, source: detail.source });
       return { action: "held", subjectId, heldId: held.heldId, reason: verdict.reason };
     }
-    if (verdict.verdict === "bypass") runTrigger = { ...trigger, reason: [trigger.reason, `brake: ${verdict.reason}`].filter(Boolean).join("; ") };
+    if (verdict.verdict === "bypass") runTrigger = { ...trigger, brake: verdict.reason };
   }
-  if (deps.brakeReleased) runTrigger = { ...trigger, reason: [trigger.reason, "brake: released by an engineer after the brake held it"].filter(Boolean).join("; ") };
+  if (deps.brakeReleased) runTrigger = { ...trigger, brake: RELEASED_NOTE };
   const runKey = profile.status === "NEEDS_ATTENTION" ? `${detail.sourceEventId}#after#${profile.lastRun ?? ""}` : detail.sourceEventId;
   const runName = runNameFor(subjectId, runKey);
   const claim = await deps.store.beginDeparture({ subjectId, runName, trigger: runTrigger, now: now.toISOString() });

@@ -19,6 +19,8 @@ const apps: DemoApp[] = [
   { id: "wiki", name: "Wiki", oktaInstanceId: "0oabe0e2jruaQccDf0h7", tokenEnv: "E2E_WIKI_TOKEN" },
   { id: "flaky", name: "Flaky", oktaInstanceId: "0oaFLAKY000000000001", tokenEnv: "E2E_FLAKY_TOKEN" },
 ];
+/** The Okta group of the fixture's group.user_membership events; in this catalog it grants the CRM. */
+const CRM_GROUP = "00g8mo0l5wuTxmoIC0h7";
 const payroll = { id: "payroll", name: "Payroll", oktaInstanceId: "0oaPAYROLL0000000001" };
 const servers = new Map<string, ScimApp>();
 const okta = new OktaStandIn("e2e-okta-token");
@@ -79,7 +81,7 @@ beforeAll(async () => {
       },
       apps: [
         // The wiki models its roles as SCIM Groups.
-        ...apps.map((a) => ({ id: a.id, name: a.name, mode: "scim", owner: "o@example.com", scim: { baseUrl: servers.get(a.id)!.baseUrl, tokenRef: a.tokenEnv, groups: a.id === "wiki" }, okta: { appInstanceIds: [a.oktaInstanceId] } })),
+        ...apps.map((a) => ({ id: a.id, name: a.name, mode: "scim", owner: "o@example.com", scim: { baseUrl: servers.get(a.id)!.baseUrl, tokenRef: a.tokenEnv, groups: a.id === "wiki" }, okta: { appInstanceIds: [a.oktaInstanceId], groupIds: a.id === "crm" ? [CRM_GROUP] : [] } })),
         { id: payroll.id, name: payroll.name, mode: "manual", owner: "payroll-admin@example.com", backupOwner: "it-oncall@example.com", okta: { appInstanceIds: [payroll.oktaInstanceId] } },
       ],
     }),
@@ -289,6 +291,45 @@ describe("a real termination revokes JIT accounts and proves it", () => {
     const unknown = await runTs("cli/revoke.ts", ["--data-dir", dataDir, "status", "ghost@example.com"]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr.trim().split("\n")).toEqual(["revoke: no one known as ghost@example.com"]);
+  });
+
+  it("a mover: leaving the Okta group that granted the CRM revokes the CRM alone; `revoke offboard --app` does the same by hand; the person stays", async () => {
+    const removal = oktaEvent("group.user_membership.add");
+    removal.eventType = "group.user_membership.remove";
+    const carol = removal.target as Array<{ type: string; id: string; alternateId: string }>;
+    const user = carol.find((t) => t.type === "User")!;
+    const email = user.alternateId;
+    await post(ssoArrival(email, "crm", "aaaaaaaa-0000-4000-8000-000000000031", user.id));
+    await post(ssoArrival(email, "wiki", "aaaaaaaa-0000-4000-8000-000000000032", user.id));
+    await runtime.idle();
+    // At Okta she is in no group that grants the CRM any more, and not assigned to it directly.
+    okta.addUser(user.id, email);
+    expect((await post(removal)).status).toBe(200);
+    await post(removal); // Okta redelivers
+    await runtime.idle();
+    const { profile, runs } = await statusOf(email);
+    expect(profile?.status).toBe("ACTIVE");
+    expect(runs).toEqual([expect.objectContaining({ status: "REVOKED", results: [expect.objectContaining({ appId: "crm", state: "REVOKED", verifiedAt: expect.any(String) })] })]);
+    expect(runs[0]!.idpResults).toEqual([]); // no front door for a mover
+    expect(servers.get("crm")!.findByUserName(email)?.active).toBe(false);
+    expect(servers.get("wiki")!.findByUserName(email)?.active).toBe(true);
+    expect(okta.users.get(user.id)?.status).toBe("ACTIVE");
+
+    const byHand = await runTs("cli/revoke.ts", ["--data-dir", dataDir, "offboard", "--subject", email, "--app", "wiki", "--reason", "left the project", "--wait", "--json"], { REVOKE_ACTOR: "oncall-2" });
+    expect(byHand.stderr).toBe("");
+    expect(byHand.code).toBe(0);
+    const report = JSON.parse(byHand.stdout.trim().split("\n").pop()!);
+    expect(report).toMatchObject({ status: "ACTIVE", run: { status: "REVOKED", results: [{ appId: "wiki", state: "REVOKED" }] }, lastRun: { trigger: { source: "manual", actor: "oncall-2", reason: "left the project", brake: "started by an engineer: passes the brake" } } });
+    expect(servers.get("wiki")!.findByUserName(email)?.active).toBe(false);
+
+    const noSuchApp = await runTs("cli/revoke.ts", ["--data-dir", dataDir, "offboard", "--subject", email, "--app", "nope", "--reason", "x"]);
+    expect(noSuchApp.code).toBe(2);
+    expect(noSuchApp.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^revoke: app nope is not in the catalog/)]);
+    const revoked = await runTs("cli/revoke.ts", ["--data-dir", dataDir, "extend", email, "crm", "--until", "2099-01-01", "--reason", "x"]);
+    expect(revoked.code).toBe(1);
+    expect(revoked.stderr.trim()).toBe("revoke: the account in crm is REVOKED: there is nothing to extend");
+    const brake = await runTs("cli/revoke.ts", ["--data-dir", dataDir, "brake", "status", "--json"]);
+    expect(JSON.parse(brake.stdout.trim())).toMatchObject({ enabled: true, state: "RELEASED", held: [], window: { minutes: 60, limit: 25 } });
   });
 
   it("an account the app spells differently is never reported revoked: FAILED, NEEDS_ATTENTION", async () => {

@@ -58,6 +58,23 @@ describe("Okta System Log events (real fixtures)", () => {
     expect(normalizePayload(event, { catalog }).events).toEqual([
       expect.objectContaining({ detailType: "Identity.RoleChanged", detail: expect.objectContaining({ subject: { email: "carol@example.com", oktaId: "00u00000000000000101" }, app: { id: "crm", name: "CRM" }, reason: expect.stringContaining("removed from Okta group") }) }),
     ]);
+    // The mover needs to know which grant went, and that it went (an "added" revokes nothing).
+    expect(normalizePayload(event, { catalog }).events[0]!.detail.grant).toEqual({ change: "removed", via: "group", id: "00g8mo0l5wuTxmoIC0h7", name: expect.any(String) });
+    event.eventType = "group.user_membership.add";
+    expect(normalizePayload(event, { catalog }).events[0]!.detail.grant).toMatchObject({ change: "added", via: "group" });
+  });
+
+  it("an app unassigned from the person is a role change that removes that app's assignment", () => {
+    const event = oktaEvent("application.user_membership.add");
+    event.eventType = "application.user_membership.remove";
+    const [change, ...rest] = normalizePayload(event, ctx).events;
+    expect(rest).toEqual([]);
+    expect(change).toMatchObject({ detailType: "Identity.RoleChanged", detail: { app: { id: "wiki" }, grant: { change: "removed", via: "assignment", id: "0oabe0e2jruaQccDf0h7" } } });
+    // Unassigned from an app nobody catalogued: nothing to revoke, said so.
+    (event.target as Array<{ type: string; id: string }>).find((t) => t.type === "AppInstance")!.id = "0oa-not-in-catalog";
+    expect(normalizePayload(event, ctx)).toMatchObject({ events: [], ignored: [{ reason: "app instance 0oa-not-in-catalog is not in the catalog" }] });
+    event.target = [{ type: "User", id: "00u1", alternateId: "x@example.com" }];
+    expect(() => normalizePayload(event, ctx)).toThrow(ValidationError);
   });
 
   it("every fixture event normalizes without throwing", () => {
