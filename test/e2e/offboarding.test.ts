@@ -332,6 +332,43 @@ describe("a real termination revokes JIT accounts and proves it", () => {
     expect(JSON.parse(brake.stdout.trim())).toMatchObject({ enabled: true, state: "RELEASED", held: [], window: { minutes: 60, limit: 25 } });
   });
 
+  it("the brake by hand through the CLI: a termination is held, shown, released by id, and offboarded once", async () => {
+    const cli = (...args: string[]) => runTs("cli/revoke.ts", ["--data-dir", dataDir, ...args], { REVOKE_ACTOR: "oncall-5" });
+    const email = "hal@example.com";
+    await post(ssoArrival(email, "crm", "aaaaaaaa-0000-4000-8000-000000000041"));
+    await runtime.idle();
+    expect((await cli("brake", "hold", "--reason", "HR feed looks wrong")).code).toBe(0);
+    try {
+      expect((await post(termination(email, "hal-1"))).status).toBe(200);
+      await runtime.idle();
+      expect((await statusOf(email)).profile?.status).toBe("PENDING_CONFIRMATION");
+      expect(servers.get("crm")!.findByUserName(email)?.active).toBe(true);
+      const status = JSON.parse((await cli("brake", "status", "--json")).stdout.trim());
+      expect(status).toMatchObject({ state: "ENGAGED", by: "oncall-5", reason: "HR feed looks wrong" });
+      const held = status.held.find((h: { sourceEventId: string }) => h.sourceEventId.includes("hal-1"));
+      expect(held).toMatchObject({ kind: "departure", state: "HELD" });
+
+      const released = await cli("brake", "release", "--reason", "a real leaver", "--held", held.heldId);
+      expect(released.code).toBe(0);
+      expect(released.stdout).toContain(`Started 1 held request(s): ${held.heldId}`);
+      await runtime.idle();
+      const { profile, runs } = await statusOf(email);
+      expect(profile?.status).toBe("OFFBOARDED");
+      expect(runs).toEqual([expect.objectContaining({ status: "OFFBOARDED", trigger: expect.objectContaining({ source: "hr", brake: "released by an engineer after the brake held it" }) })]);
+      expect(servers.get("crm")!.findByUserName(email)?.active).toBe(false);
+      // Released once; asking again re-sends the start, and the run name makes it the same run.
+      expect((await cli("brake", "release", "--reason", "again", "--held", held.heldId)).code).toBe(0);
+      await runtime.idle();
+      expect((await statusOf(email)).runs).toHaveLength(1);
+      const unknown = await cli("brake", "release", "--reason", "x", "--held", "held-000000000000");
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr.trim()).toBe("revoke: no held request held-000000000000 (see npx revoke brake status)");
+    } finally {
+      expect((await cli("brake", "release", "--reason", "test over")).code).toBe(0);
+    }
+    expect(JSON.parse((await cli("brake", "status", "--json")).stdout.trim())).toMatchObject({ state: "RELEASED", by: "oncall-5" });
+  });
+
   it("an account the app spells differently is never reported revoked: FAILED, NEEDS_ATTENTION", async () => {
     const email = "vic@example.com";
     const event = ssoArrival(email, "crm", "aaaaaaaa-0000-4000-8000-000000000020");
