@@ -21,6 +21,7 @@ import { CliError, catalogOf, resolveTarget, type Target } from "./target";
 
 const program = new Command("revoke")
   .description("Departure control for JIT-provisioned access: revoke, verify, and keep evidence")
+  .version((JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version, "--version", "print the version")
   .option("--aws", "act on the deployed stack (REVOKE_TABLE_NAME, REVOKE_EVENT_BUS_NAME, REVOKE_STATE_MACHINE_ARN)")
   .option("--data-dir <dir>", "data folder of the local runtime", process.env.REVOKE_DATA_DIR ?? ".data")
   .exitOverride();

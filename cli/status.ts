@@ -18,6 +18,8 @@ export interface StatusReport {
     /** Departure event to the last IdP session revocation. */
     accessSurvivedMs: number | null;
   };
+  /** Every run for this person, oldest first (the last one is lastRun): a NEEDS_ATTENTION run stays visible after a later one. */
+  runs: Array<{ executionName: string; status: Run["status"]; source: string; startedAt: string; completedAt: string | null; summary: string | null }>;
   /** Departures on a later day: SCHEDULED until their day, then STARTED; CANCELLED when HR withdrew them. */
   scheduled: Array<{ effectiveAt: string; source: string; sourceEventId: string; state: string }>;
 }
@@ -33,7 +35,8 @@ export async function statusOf(target: Target, person: string): Promise<StatusRe
     target.store.listRuns(profile.subjectId),
     target.store.queryPrefix(`SUBJECT#${profile.subjectId}`, "SCHEDULED#"),
   ]);
-  const last = [...runs].sort((a, b) => a.startedAt.localeCompare(b.startedAt)).pop();
+  const ordered = [...runs].sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  const last = ordered.at(-1);
   return {
     subject: profile.emails[0] ?? person,
     subjectId: profile.subjectId,
@@ -70,6 +73,7 @@ export async function statusOf(target: Target, person: string): Promise<StatusRe
           accessSurvivedMs: last.accessSurvivedMs ?? null,
         }
       : null,
+    runs: ordered.map((r) => ({ executionName: r.runName, status: r.status, source: r.trigger.source, startedAt: r.startedAt, completedAt: r.completedAt ?? null, summary: r.summary ?? null })),
     scheduled: scheduled.map((s) => ({
       effectiveAt: String(s.effectiveAt),
       source: String((s.detail as { source?: string } | undefined)?.source ?? ""),
@@ -89,6 +93,10 @@ export function formatStatus(r: StatusReport): string {
     lines.push(`  last run ${r.lastRun.executionName}: ${r.lastRun.status}, started ${r.lastRun.startedAt} by ${r.lastRun.trigger.source}${r.lastRun.trigger.actor ? ` (${r.lastRun.trigger.actor})` : ""}${r.lastRun.trigger.brake ? ` [brake: ${r.lastRun.trigger.brake}]` : ""}${r.lastRun.summary ? ` — ${r.lastRun.summary}` : ""}`);
     for (const i of r.lastRun.idp) lines.push(`  idp ${i.id.padEnd(8)} ${i.state.padEnd(16)} ${i.action}${i.sessionsRevokedAt ? `; sessions revoked ${i.sessionsRevokedAt}` : ""}${i.verifiedAt ? `; verified ${i.verifiedAt}` : ""}${i.detail ? ` (${i.detail})` : ""}`);
     if (r.lastRun.accessSurvivedMs !== null) lines.push(`  access survived the departure event by ${r.lastRun.accessSurvivedMs} ms`);
+  }
+  // Earlier runs that did not end well stay in view: the last run's success does not undo them.
+  for (const run of r.runs.slice(0, -1).filter((x) => ["NEEDS_ATTENTION", "HELD", "RUNNING"].includes(x.status))) {
+    lines.push(`  earlier run ${run.executionName}: ${run.status}, started ${run.startedAt} by ${run.source}${run.summary ? ` — ${run.summary}` : ""}`);
   }
   for (const s of r.scheduled.filter((x) => x.state === "SCHEDULED")) lines.push(`  scheduled departure at ${s.effectiveAt} (${s.sourceEventId})`);
   for (const s of r.scheduled.filter((x) => x.state === "CANCELLED")) lines.push(`  cancelled departure that was due ${s.effectiveAt} (${s.sourceEventId})`);

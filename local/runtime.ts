@@ -46,6 +46,19 @@ export interface Runtime {
   stop: () => Promise<void>;
 }
 
+/** A scheduled job's result that says it acted: not all zeros and empty lists, not skipped, not "nothing due". */
+function didSomething(result: unknown): boolean {
+  if (result === undefined || result === null || result === 0 || result === false || result === "") return false;
+  if (Array.isArray(result)) return result.length > 0;
+  if (typeof result === "object") {
+    const fields = result as Record<string, unknown>;
+    // A sweep that found no departures (however many it checked), a skipped job, a subscription still current.
+    if (fields.skipped !== undefined || fields.departures === 0 || fields.action === "current" || fields.action === "skipped") return false;
+    return Object.values(fields).some(didSomething);
+  }
+  return true;
+}
+
 /** Where a running runtime tells the CLI how to reach it. */
 export const runtimeInfoFile = (dataDir: string) => join(dataDir, "runtime.json");
 
@@ -105,8 +118,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const runOne = async (work: (typeof SCHEDULED_WORK)[number]) => {
     try {
       const result = await lambdas.invoke(work.target, work.input);
-      const summary = JSON.stringify(result);
-      if (summary && !/"started":0|"departures":0|"skipped"|"action":"current"|^\{"started":\[\],"reminded":\[\]\}$/.test(summary)) log(`${work.name}: ${summary}`);
+      // Said only when the work did something: a sweep that found nothing is not news.
+      if (didSomething(result)) log(`${work.name}: ${JSON.stringify(result)}`);
     } catch (e) {
       log(`${work.name} failed, will run again: ${(e as Error).message.split("\n")[0]}`);
     }

@@ -25,6 +25,31 @@ interface AppContext {
   deactivations: Map<string, number>;
 }
 
+/**
+ * A provider looks a user up by name through an index, not by running its filter over every record.
+ * For the lookups the pipeline makes (`userName eq`, `emails.value eq`, or ORs of them), only the
+ * records whose value is equal ignoring case can match, so scimmy's own filter runs on those alone: the
+ * same answer as the full scan, without coercing thousands of records per request under load.
+ */
+function lookupCandidates(filter: unknown, all: UserRecord[]): UserRecord[] {
+  if (!Array.isArray(filter) || filter.length === 0) return all;
+  const wanted = { userName: new Set<string>(), email: new Set<string>() };
+  for (const group of filter as Array<Record<string, unknown>>) {
+    const keys = Object.keys(group);
+    if (keys.length !== 1) return all;
+    const [key] = keys as [string];
+    const expr = key === "userName" ? group.userName : key === "emails" ? (group.emails as Record<string, unknown> | undefined)?.value : undefined;
+    if (key === "emails" && Object.keys(group.emails as object).length !== 1) return all;
+    if (!Array.isArray(expr) || expr[0] !== "eq" || typeof expr[1] !== "string") return all;
+    wanted[key === "userName" ? "userName" : "email"].add(expr[1].toLowerCase());
+  }
+  return all.filter(
+    (u) =>
+      wanted.userName.has(String(u.userName).toLowerCase()) ||
+      (Array.isArray(u.emails) && (u.emails as Array<{ value?: unknown }>).some((e) => wanted.email.has(String(e?.value).toLowerCase()))),
+  );
+}
+
 let declared = false;
 /** SCIMMY's resource declarations are process-wide; each app's router passes its own store as context. */
 function declareUserResource() {
@@ -56,7 +81,7 @@ function declareUserResource() {
         return user;
       }
       const all = [...users.values()];
-      return resource.filter ? resource.filter.match(all) : all;
+      return resource.filter ? resource.filter.match(lookupCandidates(resource.filter, all)) : all;
     })
     .degress((resource, ctx) => {
       const { users, deactivations } = ctx as AppContext;

@@ -57,17 +57,32 @@ export async function closeRun(rawInput: unknown, deps: CloseDeps): Promise<RunS
   const failed = results.filter((r) => r.state !== "REVOKED" && r.state !== "RETAINED");
   const retained = results.filter((r) => r.state === "RETAINED");
   const idpFailed = input.idpResults.filter((i) => i.state !== "REVOKED");
-  const ok = !input.error && failed.length === 0 && idpFailed.length === 0;
+  // A suspension is the front door and nothing else: with no IdP configured it closed nothing.
+  const suspendedNothing = input.frontDoorOnly && !input.error && input.idpResults.length === 0;
+  const ok = !input.error && failed.length === 0 && idpFailed.length === 0 && !suspendedNothing;
   const scope = input.scope ?? (input.action === "revoke-apps" ? "apps" : "person");
   const status = !ok ? "NEEDS_ATTENTION" : input.frontDoorOnly ? "SUSPENDED" : scope === "apps" ? "REVOKED" : "OFFBOARDED";
   const parts: string[] = [];
   if (input.error) parts.push(`run failed before finishing: ${input.error.Error}: ${causeMessage(input.error.Cause) ?? "no detail"}`);
   if (input.idpResults.length) {
     parts.push(idpFailed.length ? `front door NOT closed at ${idpFailed.map((i) => i.id).join(", ")}` : `front door closed at ${input.idpResults.map((i) => i.id).join(", ")}`);
+  } else if (suspendedNothing) {
+    parts.push("suspension closed nothing: no IdP is configured (idp.okta or idp.entra in the catalog), so no session or token was revoked");
+  } else if (scope === "person" && !input.error) {
+    parts.push("no IdP configured: IdP sessions and tokens were not revoked");
   }
   if (!input.error && !input.frontDoorOnly) {
     if (results.length === 0) parts.push(input.skipped.length ? `nothing left to revoke (${input.skipped.length} already done)` : "nothing to revoke: no accounts recorded for this person");
-    else if (failed.length === 0) parts.push(`${results.length - retained.length} app(s) revoked and verified${retained.length ? `, ${retained.length} retained by owner decision (${retained.map((r) => r.appId).join(", ")})` : ""}`);
+    else if (failed.length === 0) {
+      // An app without an API cannot be read back: its owner's confirmation is attestation, not verification.
+      const attested = results.filter((r) => r.state === "REVOKED" && r.mode === "manual").length;
+      const verified = results.length - retained.length - attested;
+      parts.push(
+        [`${verified} app(s) revoked and verified`, attested ? `${attested} removed as confirmed by the owner` : "", retained.length ? `${retained.length} retained by owner decision (${retained.map((r) => r.appId).join(", ")})` : ""]
+          .filter(Boolean)
+          .join(", "),
+      );
+    }
     else parts.push(`${failed.length} of ${results.length} app(s) not revoked: ${failed.map((f) => f.appId).join(", ")}`);
   }
   const summary = parts.join("; ");

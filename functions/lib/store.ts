@@ -601,6 +601,18 @@ export class Store {
     return (await this.queryPrefix("TASKS", "")).map((i) => HumanTask.parse(i));
   }
 
+  /** Points an OPEN task at the token its run waits on now (the wait was re-entered); false when it is closed. */
+  async rebindTask(taskId: string, token: string): Promise<boolean> {
+    return this.tryUpdate({
+      TableName: this.tableName,
+      Key: { pk: "TASKS", sk: taskId },
+      UpdateExpression: "SET #token = :token",
+      ConditionExpression: "#state = :open",
+      ExpressionAttributeNames: { "#token": "token", "#state": "state" },
+      ExpressionAttributeValues: { ":token": token, ":open": "OPEN" },
+    });
+  }
+
   /** Closes an OPEN task once; false when it was already closed (by someone else, or by a timeout). */
   async closeTask(taskId: string, fields: { state: Exclude<HumanTask["state"], "OPEN">; closedAt: string; closedBy?: string; note?: string }): Promise<boolean> {
     const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
@@ -615,13 +627,15 @@ export class Store {
   }
 
   /** Adds one to a counter if it is below `limit`; false when it is not. `expiresAt` (epoch seconds) is the item's TTL. */
-  async incrementIfBelow(pk: string, sk: string, limit: number, expiresAt: number): Promise<boolean> {
+  /** Adds `count` to a counter only while the sum stays within `limit` (a rate-limit window's calls). */
+  async reserveBelow(pk: string, sk: string, limit: number, count: number, expiresAt: number): Promise<boolean> {
+    if (count > limit) return false;
     return this.tryUpdate({
       TableName: this.tableName,
       Key: { pk, sk },
-      UpdateExpression: "ADD used :one SET expiresAt = :ttl",
-      ConditionExpression: "attribute_not_exists(used) OR used < :limit",
-      ExpressionAttributeValues: { ":one": 1, ":limit": limit, ":ttl": expiresAt },
+      UpdateExpression: "ADD used :count SET expiresAt = :ttl",
+      ConditionExpression: "attribute_not_exists(used) OR used <= :most",
+      ExpressionAttributeValues: { ":count": count, ":most": limit - count, ":ttl": expiresAt },
     });
   }
 

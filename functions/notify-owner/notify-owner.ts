@@ -42,6 +42,14 @@ export async function notifyOwner(rawInput: unknown, deps: NotifyDeps): Promise<
       if (t.runName === runName && t.appId === app.appId && t.round === "owner" && t.state === "OPEN") await deps.store.closeTask(t.taskId, { state: "ESCALATED", closedAt: now.toISOString() });
     }
   }
+  // The wait re-entered for the same round (the run was re-driven after a restart, or the step retried):
+  // the owner already has this task. Point it at the new token; a second task and a second message
+  // would leave the first one unanswerable.
+  const open = (await deps.store.listTasks()).find((t) => t.runName === runName && t.appId === app.appId && t.round === round && t.state === "OPEN");
+  if (open && (await deps.store.rebindTask(open.taskId, taskToken))) {
+    logger.info("human task still open: bound to the run's new wait, owner not notified again", { taskId: open.taskId, appId: app.appId, round });
+    return { taskId: open.taskId };
+  }
   const assignee = round === "owner" ? (app.owner ?? "the app owner") : (app.backupOwner ?? app.owner ?? "the app owner");
   const taskId = newTaskId();
   await deps.store.putTask({

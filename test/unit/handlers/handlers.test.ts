@@ -157,7 +157,7 @@ describe("plan → record outcome → close", () => {
 
     await store.beginDeparture({ subjectId: profile.subjectId, runName: "run-lee", trigger, now: "t" });
     const closed = await closeRun({ subjectId: profile.subjectId, runName: "run-lee", trigger, results: [crm, unknown] }, { store, publish: r.publish, now: clock });
-    expect(closed).toMatchObject({ status: "NEEDS_ATTENTION", summary: "1 of 2 app(s) not revoked: okta-0oaUNKNOWN" });
+    expect(closed).toMatchObject({ status: "NEEDS_ATTENTION", summary: "no IdP configured: IdP sessions and tokens were not revoked; 1 of 2 app(s) not revoked: okta-0oaUNKNOWN" });
     expect(r.published.at(-1)).toMatchObject({ detailType: "Offboarding.NeedsAttention" });
     expect((await store.getProfile(profile.subjectId))?.status).toBe("NEEDS_ATTENTION");
   });
@@ -170,6 +170,33 @@ describe("plan → record outcome → close", () => {
     await store.beginDeparture({ subjectId, runName: "r2", trigger, now: "t" });
     expect((await closeRun({ runName: "r2", subjectId, trigger, results: [] }, { store, publish: r.publish, now: clock })).summary).toContain("nothing to revoke: no accounts recorded for this person");
     expect((await closeRun({ runName: "r2", subjectId, trigger, error: { Error: "States.Timeout", Cause: "slow" } }, { store, publish: r.publish, now: clock })).status).toBe("NEEDS_ATTENTION");
+  });
+});
+
+describe("close: what the summary may claim", () => {
+  it("a suspension with no IdP configured closed nothing: NEEDS_ATTENTION, and it says why", async () => {
+    const r = recorder();
+    const { subjectId } = await store.resolveSubject({ email: "sus@example.com" }, "t");
+    const trigger = { source: "okta", sourceEventId: "okta:s", occurredAt: "t" };
+    await store.putIfAbsent({ pk: `SUBJECT#${subjectId}`, sk: "RUN#suspend-s", subjectId, runName: "suspend-s", trigger, status: "RUNNING", startedAt: "t" });
+    const closed = await closeRun({ runName: "suspend-s", subjectId, trigger, frontDoorOnly: true, idpResults: [] }, { store, publish: r.publish, now: clock });
+    expect(closed).toMatchObject({ status: "NEEDS_ATTENTION", summary: expect.stringContaining("suspension closed nothing: no IdP is configured") });
+    expect(r.published.at(-1)).toMatchObject({ detailType: "Offboarding.NeedsAttention" });
+  });
+
+  it("an owner's confirmation is counted as attested, not as verified; a retained account is named", async () => {
+    const r = recorder();
+    const { subjectId } = await store.resolveSubject({ email: "att@example.com" }, "t");
+    const trigger = { source: "hr", sourceEventId: "hr:att", occurredAt: "t" };
+    await store.beginDeparture({ subjectId, runName: "r-att", trigger, now: "t" });
+    const results = [
+      { appId: "crm", mode: "scim", state: "REVOKED" as const, verifiedAt: "t", evidence: [] },
+      { appId: "payroll", mode: "manual", state: "REVOKED" as const, evidence: [] },
+      { appId: "lab", mode: "manual", state: "RETAINED" as const, evidence: [] },
+    ];
+    const closed = await closeRun({ runName: "r-att", subjectId, trigger, results }, { store, publish: r.publish, now: clock });
+    expect(closed.status).toBe("OFFBOARDED");
+    expect(closed.summary).toContain("1 app(s) revoked and verified, 1 removed as confirmed by the owner, 1 retained by owner decision (lab)");
   });
 });
 

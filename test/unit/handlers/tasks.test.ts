@@ -28,6 +28,20 @@ describe("human tasks", () => {
     expect((await store.getTask(backup.taskId))?.state).toBe("OPEN");
   });
 
+  it("a wait entered again for the same round (a re-drive after a restart) keeps the one task, bound to the new token, without a second message", async () => {
+    const sent: Notification[] = [];
+    const deps = { store, notify: async (n: Notification) => void sent.push(n), now: () => new Date("2026-12-03T10:00:00Z") };
+    const first = await notifyOwner({ taskToken: "tok-before-restart", subjectId: "sub-r", runName: "run-r", app, round: "owner" }, deps);
+    const again = await notifyOwner({ taskToken: "tok-after-restart", subjectId: "sub-r", runName: "run-r", app, round: "owner" }, { ...deps, now: () => new Date("2026-12-03T10:20:00Z") });
+    expect(again.taskId).toBe(first.taskId);
+    expect(await store.getTask(first.taskId)).toMatchObject({ state: "OPEN", token: "tok-after-restart", deadline: "2026-12-03T11:00:00.000Z" });
+    expect(sent).toHaveLength(1);
+    expect((await store.listTasks()).filter((t) => t.runName === "run-r")).toHaveLength(1);
+    // Once it is closed, a new wait is a new task (a later round or a later run).
+    await store.closeTask(first.taskId, { state: "CONFIRMED", closedAt: "2026-12-03T10:30:00Z", closedBy: "o" });
+    expect((await notifyOwner({ taskToken: "tok-3", subjectId: "sub-r", runName: "run-r", app, round: "owner" }, deps)).taskId).not.toBe(first.taskId);
+  });
+
   it("a task past half time is reminded once, with a heartbeat; a task no run waits for any more expires", async () => {
     const sent: Notification[] = [];
     const beats: string[] = [];

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Throttled } from "../../../functions/lib/errors";
-import { RateLimiter } from "../../../functions/lib/rate-limit";
+import { RateLimiter, reservationSize } from "../../../functions/lib/rate-limit";
 import type { Store } from "../../../functions/lib/store";
 import type { LocalDynamo } from "../../../local/dynamo";
 import { testStore } from "../../helpers/store";
@@ -45,5 +45,24 @@ describe("rate limits across concurrent runs", () => {
     const e = (await limiter.acquire({ bucket: "okta:https://x.okta.com", perMinute: 1 }).catch((x: unknown) => x)) as Throttled;
     expect(e).toBeInstanceOf(Throttled);
     expect(e.retryAfterSeconds).toBe(55);
+  });
+
+  it("a busy process reserves a few calls per table write, and no process together with others ever passes the limit", async () => {
+    expect([5, 199, 200, 1000, 3000, 100_000].map(reservationSize)).toEqual([1, 1, 2, 10, 10, 10]);
+    const time = fakeTime(Date.parse("2026-12-03T15:00:00Z"));
+    let writes = 0;
+    // Two containers (each its own pool of reserved calls) on one table.
+    const container = () => ({ reserveBelow: (...args: Parameters<Store["reserveBelow"]>) => (writes++, store.reserveBelow(...args)) });
+    const a = new RateLimiter(container(), time.now, time.sleep, 0);
+    const b = new RateLimiter(container(), time.now, time.sleep, 0);
+    const limit = { bucket: "scim:busy", perMinute: 1005 };
+    const results = await Promise.allSettled(Array.from({ length: 1100 }, (_, i) => (i % 3 ? a : b).acquire(limit)));
+    const granted = results.filter((r) => r.status === "fulfilled").length;
+    // Never more than the limit; at most one batch per container short of it is stranded in the other's pool.
+    expect(granted).toBeLessThanOrEqual(1005);
+    expect(granted).toBeGreaterThanOrEqual(1005 - 2 * 10);
+    expect((await store.getItem("RATE#scim:busy", String(Math.floor(time.now() / 60_000))))?.used).toBeLessThanOrEqual(1005);
+    // Far fewer table writes than calls.
+    expect(writes).toBeLessThan(granted / 5);
   });
 });
