@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { userInfo } from "node:os";
 import { DescribeExecutionCommand, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
@@ -26,6 +26,8 @@ const program = new Command("revoke")
   .option("--data-dir <dir>", "data folder of the local runtime", process.env.REVOKE_DATA_DIR ?? ".data")
   .exitOverride();
 
+/** JSON Lines of many webhook deliveries fit; a runaway input does not take the process down. */
+const MAX_NORMALIZE_BYTES = 16 * 1024 * 1024;
 const out = (line: string) => process.stdout.write(`${line}\n`);
 /** Text that came from a payload may hold newlines or control characters: never let it make extra lines. */
 const oneLine = (text: string) => text.replace(/[\u0000-\u001f\u007f]+/g, " ");
@@ -158,7 +160,11 @@ program
   .description("per-app states, the front door and the last run of one person")
   .argument("<person>", "their email, or their HR, Okta or Entra id")
   .option("--json", "print JSON")
-  .action(async (person: string, opts: { json?: boolean }) => {
+  .action(async (rawPerson: string, opts: { json?: boolean }) => {
+    const person = rawPerson.trim();
+    if (!person) throw new CliError("name the person: their email, or their HR, Okta or Entra id", 2);
+    // Ids are at most 256 characters (emails 254): anything longer is nobody, said plainly.
+    if (person.length > 256 || /[\u0000-\u001f\u007f]/.test(person)) throw new CliError("no one is known by an id like that (ids are at most 256 printable characters)");
     const target = await resolveTarget(globals());
     const report = await statusOf(target, person);
     if (!report) throw new CliError(`no one known as ${person.includes("@") ? person.toLowerCase() : person}`);
@@ -173,11 +179,20 @@ program
   .option("--catalog <file>", "app catalog that maps Okta app instances to apps", "config/apps.example.json")
   .action((opts: { source?: PayloadSource | "graph"; file: string; catalog: string }) => {
     let text: string;
+    // A payload is at most a few hundred KiB (webhook bodies are capped at 256 KiB): refuse what is not
+    // a plain file of sane size before reading it (a device, a FIFO, a disk image).
+    if (opts.file !== "-") {
+      const info = statSync(opts.file, { throwIfNoEntry: false });
+      if (!info) throw new CliError(`cannot read ${opts.file}`, 2);
+      if (!info.isFile()) throw new CliError(`${opts.file} is not a regular file`, 2);
+      if (info.size > MAX_NORMALIZE_BYTES) throw new CliError(`${opts.file} is ${info.size} bytes; payload files are at most ${MAX_NORMALIZE_BYTES} (split it into JSON Lines files)`, 2);
+    }
     try {
       text = readFileSync(opts.file === "-" ? 0 : opts.file, "utf8");
     } catch {
       throw new CliError(`cannot read ${opts.file}`, 2);
     }
+    if (text.length > MAX_NORMALIZE_BYTES) throw new CliError(`the input is over ${MAX_NORMALIZE_BYTES} bytes; payload files are at most that`, 2);
     text = text.replace(/^\uFEFF/, "");
     if (!text.trim()) throw new CliError(`${opts.file} is empty`, 2);
     const catalog = loadCatalogFile(opts.catalog);

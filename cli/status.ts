@@ -1,3 +1,4 @@
+import { listHeld } from "../functions/lib/brake";
 import type { Account, Profile, Run } from "../functions/lib/store";
 import type { Target } from "./target";
 
@@ -20,6 +21,8 @@ export interface StatusReport {
   };
   /** Every run for this person, oldest first (the last one is lastRun): a NEEDS_ATTENTION run stays visible after a later one. */
   runs: Array<{ executionName: string; status: Run["status"]; source: string; startedAt: string; completedAt: string | null; summary: string | null }>;
+  /** Requests for this person the mass-departure brake holds until an engineer releases or discards them. */
+  held: Array<{ heldId: string; kind: string; source: string; sourceEventId: string; heldAt: string; reason: string }>;
   /** Departures on a later day: SCHEDULED until their day, then STARTED; CANCELLED when HR withdrew them. */
   scheduled: Array<{ effectiveAt: string; source: string; sourceEventId: string; state: string }>;
 }
@@ -30,10 +33,11 @@ export async function statusOf(target: Target, person: string): Promise<StatusRe
     ? await target.store.findSubject({ email: person.toLowerCase() })
     : ((await target.store.findSubject({ hrId: person })) ?? (await target.store.findSubject({ oktaId: person })) ?? (await target.store.findSubject({ entraId: person })));
   if (!profile) return undefined;
-  const [accounts, runs, scheduled] = await Promise.all([
+  const [accounts, runs, scheduled, held] = await Promise.all([
     target.store.listAccounts(profile.subjectId),
     target.store.listRuns(profile.subjectId),
     target.store.queryPrefix(`SUBJECT#${profile.subjectId}`, "SCHEDULED#"),
+    listHeld(target.store, "HELD"),
   ]);
   const ordered = [...runs].sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   const last = ordered.at(-1);
@@ -73,6 +77,7 @@ export async function statusOf(target: Target, person: string): Promise<StatusRe
           accessSurvivedMs: last.accessSurvivedMs ?? null,
         }
       : null,
+    held: held.filter((h) => h.subjectId === profile.subjectId).map((h) => ({ heldId: h.heldId, kind: h.kind, source: h.source, sourceEventId: h.sourceEventId, heldAt: h.heldAt, reason: h.reason })),
     runs: ordered.map((r) => ({ executionName: r.runName, status: r.status, source: r.trigger.source, startedAt: r.startedAt, completedAt: r.completedAt ?? null, summary: r.summary ?? null })),
     scheduled: scheduled.map((s) => ({
       effectiveAt: String(s.effectiveAt),
@@ -94,6 +99,7 @@ export function formatStatus(r: StatusReport): string {
     for (const i of r.lastRun.idp) lines.push(`  idp ${i.id.padEnd(8)} ${i.state.padEnd(16)} ${i.action}${i.sessionsRevokedAt ? `; sessions revoked ${i.sessionsRevokedAt}` : ""}${i.verifiedAt ? `; verified ${i.verifiedAt}` : ""}${i.detail ? ` (${i.detail})` : ""}`);
     if (r.lastRun.accessSurvivedMs !== null) lines.push(`  access survived the departure event by ${r.lastRun.accessSurvivedMs} ms`);
   }
+  for (const h of r.held) lines.push(`  held by the mass-departure brake: ${h.kind} from ${h.source} (${h.heldId}, ${h.heldAt}): ${h.reason}; npx revoke brake release --held ${h.heldId} --reason <why>, or discard`);
   // Earlier runs that did not end well stay in view: the last run's success does not undo them.
   for (const run of r.runs.slice(0, -1).filter((x) => ["NEEDS_ATTENTION", "HELD", "RUNNING"].includes(x.status))) {
     lines.push(`  earlier run ${run.executionName}: ${run.status}, started ${run.startedAt} by ${run.source}${run.summary ? ` — ${run.summary}` : ""}`);

@@ -27,7 +27,7 @@ async function next<T extends WorkerMessage["type"]>(worker: Worker, type: T): P
  * competing with the engine and the handlers for the first (a third of the CPU under load).
  */
 export async function startDynamo(dir: string, tableName: string): Promise<LocalDynamo> {
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const worker = new Worker(new URL("./dynamo-worker.mjs", import.meta.url), { workerData: { path: dir } });
   const { port } = await next(worker, "listening");
   const endpoint = `http://127.0.0.1:${port}`;

@@ -72,7 +72,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const catalogFile = resolve(options.catalogFile);
   loadCatalogFile(catalogFile); // a bad catalog stops start-up here, naming the entry and the field
   const dataDir = resolve(options.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  // The ledger names people and the notifications file holds signed task links: this user's only.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   refuseIfInUse(dataDir);
   const dynamo = await startDynamo(join(dataDir, "dynamodb"), LOCAL_TABLE);
 

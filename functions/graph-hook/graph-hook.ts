@@ -58,7 +58,8 @@ export function readGraphNotifications(items: unknown[], expectedClientState: st
       continue;
     }
     const entraId = userIdOf(item);
-    if (!entraId || entraId.length > 256) {
+    // Graph's ids are GUIDs: a newline or an escape in one is not a user id, and is not passed on.
+    if (!entraId || entraId.length > 256 || /[\u0000-\u001f\u007f-\u009f]/.test(entraId)) {
       notAboutUsers++;
       continue;
     }
@@ -92,7 +93,8 @@ export async function graphHook(event: APIGatewayProxyEventV2, deps: GraphHookDe
   if (!items) return json(400, { error: "a Graph notification body has a value array (or is Event Grid CloudEvents)" });
 
   const { entries, rejected, notAboutUsers } = readGraphNotifications(items, expected, (deps.now?.() ?? new Date()).toISOString());
-  if (entries.length === 0 && rejected > 0) {
+  // Nothing authenticated (every item without our clientState, or no item at all): nothing is accepted.
+  if (entries.length === 0 && notAboutUsers === 0) {
     logger.warn("graph hook: no notification carried the clientState", { rejected });
     return json(401, { error: "clientState does not match" });
   }

@@ -27,7 +27,7 @@ export type BrakeState = z.infer<typeof BrakeState>;
 /** What a held request needs to start later exactly as it would have. */
 export const HeldRequest = z.object({
   heldId: z.string(),
-  kind: z.enum(["departure", "revoke-apps"]),
+  kind: z.enum(["departure", "suspension", "revoke-apps"]),
   subjectId: z.string(),
   sourceEventId: z.string(),
   source: z.string(),

@@ -1,6 +1,20 @@
 import * as z from "zod";
 
 /**
+ * Ids and names reach terminals, owner notifications and task pages: a newline or an escape sequence in
+ * one could forge a line ("confirm t-…") or repaint a screen, so they are refused, not cleaned.
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const printable = (s: string) => !CONTROL.test(s);
+const nonBlank = z.string().trim().min(1).refine(printable, { message: "must not contain control characters (newlines, escapes)" });
+/** Identifiers end up in DynamoDB keys (2048 bytes for a partition key, 1024 for a sort key). */
+const identifier = nonBlank.max(256);
+/** A display name: the same rule as ids, blank allowed. */
+const displayName = (max: number) => z.string().max(max).refine(printable, { message: "must not contain control characters (newlines, escapes)" });
+/** Free text (a reason): kept, with control characters turned into spaces. */
+const freeText = (max: number) => z.string().max(max).transform((t) => t.replace(new RegExp(CONTROL.source, "g"), " "));
+
+/**
  * Canonical events on the bus. Every vendor payload is normalized into these before anything acts on
  * it, so the rest of the pipeline never sees vendor quirks.
  */
@@ -32,7 +46,7 @@ export const InternalDetailType = {
 } as const;
 
 export const EntraUserChanged = z.object({
-  entraId: z.string().min(1).max(256),
+  entraId: z.string().min(1).max(256).refine(printable, { message: "must not contain control characters" }),
   changeType: z.string().max(64),
   subscriptionId: z.string().max(256).optional(),
   receivedAt: z.string(),
@@ -50,9 +64,6 @@ export const BUS_SOURCE = "revoke.pipeline";
 export const EventSource = z.enum(["okta", "entra", "hr", "manual", "reconcile", "expiry"]);
 export type EventSource = z.infer<typeof EventSource>;
 
-const nonBlank = z.string().trim().min(1);
-/** Identifiers end up in DynamoDB keys (2048 bytes for a partition key, 1024 for a sort key). */
-const identifier = nonBlank.max(256);
 
 export const Subject = z
   .object({
@@ -71,27 +82,27 @@ export const IdentityDetail = z.object({
   app: z
     .object({
       id: identifier,
-      name: z.string().max(512).optional(),
+      name: displayName(512).optional(),
       /** The name the person has inside the app (e.g. Okta's AppUser alternateId), original casing kept. */
-      accountName: z.string().max(512).optional(),
+      accountName: displayName(512).optional(),
     })
     .optional(),
   occurredAt: z.iso.datetime({ offset: true }),
   source: EventSource,
   sourceEventId: nonBlank.max(256),
-  reason: z.string().max(1024).optional(),
-  actor: z.string().max(256).optional(),
+  reason: freeText(1024).optional(),
+  actor: displayName(256).optional(),
   /** For departures: when access must be gone (a later day is scheduled and started on that day). */
   effectiveAt: z.iso.datetime({ offset: true }).optional(),
   /** For cancellations: the source event id of the departure being withdrawn. */
   cancels: nonBlank.max(256).optional(),
   /** For role changes: which grant of the app was added or removed (a group, or a direct assignment). */
   grant: z
-    .object({ change: z.enum(["added", "removed"]), via: z.enum(["group", "assignment"]), id: identifier, name: z.string().max(512).optional() })
+    .object({ change: z.enum(["added", "removed"]), via: z.enum(["group", "assignment"]), id: identifier, name: displayName(512).optional() })
     .optional(),
   /** For arrivals: time-boxed access (contractors) ends here, and then someone must own it. */
   expiresAt: z.iso.datetime({ offset: true }).optional(),
-  owner: z.string().trim().min(1).max(254).optional(),
+  owner: nonBlank.max(254).optional(),
   /** For arrivals: a privileged account (admin rights) gets the shorter privileged expiry. */
   privileged: z.boolean().optional(),
 }).refine((d) => !d.expiresAt || d.owner, { message: "an arrival with an end date (expiresAt) must name its owner", path: ["owner"] });

@@ -22,9 +22,13 @@ let sns: SNSClient | undefined;
  * (NOTIFY_FILE). The log gets the task, never the message (it names the person leaving).
  */
 export function notifierFor(catalog: Catalog, fetchImpl: typeof fetch = fetch): Notifier {
-  return async (n) => {
+  return async (raw) => {
+    // Names in a message come from payloads: no line of the message may be forged by one (defence in
+    // depth; the event schemas already refuse control characters in ids and names).
+    const n = { ...raw, subject: raw.subject.replace(/[\u0000-\u001f\u007f-\u009f]+/g, " "), text: raw.text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]+/g, " ") };
     const file = process.env.NOTIFY_FILE;
-    if (file) appendFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...n })}\n`);
+    // The file holds signed task links, which answer tasks: readable by this user only.
+    if (file) appendFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...n })}\n`, { mode: 0o600 });
     const topic = process.env.TASK_TOPIC_ARN;
     if (topic) {
       sns ??= new SNSClient({});

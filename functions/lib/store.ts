@@ -444,8 +444,29 @@ export class Store {
   async scheduleDeparture(input: { subjectId: string; effectiveAt: string; sourceEventId: string; detail: unknown; now: string }): Promise<boolean> {
     const { subjectId, effectiveAt, sourceEventId, detail, now } = input;
     const common = { subjectId, effectiveAt, sourceEventId, detail, state: "SCHEDULED", scheduledAt: now };
-    const fresh = await this.putIfAbsent({ pk: "SCHEDULED", sk: `${effectiveAt}#${subjectId}#${sourceEventId}`, ...common });
+    const mySk = `${effectiveAt}#${subjectId}#${sourceEventId}`;
+    const fresh = await this.putIfAbsent({ pk: "SCHEDULED", sk: mySk, ...common });
     await this.putIfAbsent({ pk: `SUBJECT#${subjectId}`, sk: `SCHEDULED#${effectiveAt}#${sourceEventId}`, ...common });
+    if (fresh) {
+      // HR moved the date (a new delivery, with the same event id or a new one): the latest word on a
+      // person's departure stands, so every older pending one is superseded, never left to fire early.
+      // Only older ones: two deliveries racing each other cannot supersede both.
+      const pending = (await this.queryPrefix(`SUBJECT#${subjectId}`, "SCHEDULED#")).filter((i) => i.state === "SCHEDULED");
+      for (const item of pending) {
+        const sk = `${String(item.effectiveAt)}#${subjectId}#${String(item.sourceEventId)}`;
+        const older = String(item.scheduledAt) < now || (String(item.scheduledAt) === now && sk < mySk);
+        if (sk === mySk || !older) continue;
+        const superseded = await this.tryUpdate({
+          TableName: this.tableName,
+          Key: { pk: "SCHEDULED", sk },
+          UpdateExpression: "SET #state = :superseded, supersededBy = :by, supersededAt = :now",
+          ConditionExpression: "#state = :scheduled",
+          ExpressionAttributeNames: { "#state": "state" },
+          ExpressionAttributeValues: { ":superseded": "SUPERSEDED", ":scheduled": "SCHEDULED", ":by": sourceEventId, ":now": now },
+        });
+        if (superseded) await this.putItem({ ...item, state: "SUPERSEDED", supersededBy: sourceEventId, supersededAt: now });
+      }
+    }
     return fresh;
   }
 

@@ -54,3 +54,17 @@ export function toIsoTimestamp(value: unknown, field = "timestamp"): string {
   }
   return date.toISOString();
 }
+
+const YEAR_MS = 365.25 * 86_400_000;
+
+/**
+ * An effective date a termination can really have: from 2000 to five years ahead. HR systems write
+ * placeholders for "no date" (0001-01-01, 1900-01-01, SAP's 9999-12-31) and a bad export turns ids into
+ * epochs: taken at face value these start an offboarding today or schedule one for ever, so they are
+ * refused with the value's field named.
+ */
+export function plausibleEffectiveDate(iso: string, field: string, now = new Date()): string {
+  if (iso < "2000-01-01") throw new ValidationError(`${field} ${iso.slice(0, 10)} is before 2000: a placeholder or an id, not a termination date`);
+  if (Date.parse(iso) > now.getTime() + 5 * YEAR_MS) throw new ValidationError(`${field} ${iso.slice(0, 10)} is more than five years ahead: a placeholder ("no end date"), not a termination date`);
+  return iso;
+}

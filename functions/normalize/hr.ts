@@ -2,7 +2,7 @@ import * as z from "zod";
 import { ValidationError } from "../lib/errors";
 import { describeIssue } from "../lib/issues";
 import { DetailType } from "../lib/events";
-import { toIsoTimestamp } from "../lib/time";
+import { plausibleEffectiveDate, toIsoTimestamp } from "../lib/time";
 import { mergeAll } from "./okta";
 import { canonical, emailOrUndefined, idString, isRecord, type Normalized, present } from "./types";
 
@@ -61,7 +61,7 @@ export function normalizeHrTermination(body: unknown): Normalized {
   const parsed = HrTermination.safeParse(body);
   if (!parsed.success) throw new ValidationError(describeIssue(parsed.error, "HR termination", body));
   const t = parsed.data;
-  const effectiveAt = toIsoTimestamp(t.effectiveDate, "effectiveDate");
+  const effectiveAt = plausibleEffectiveDate(toIsoTimestamp(t.effectiveDate, "effectiveDate"), "effectiveDate");
   return {
     events: [
       canonical(
@@ -138,7 +138,7 @@ function normalizeBambooEmployee(raw: unknown, where: string): Normalized {
     return { events: [], ignored: [{ sourceEventId, eventType: action, reason: "no termination in this change" }] };
   }
   const terminationDate = field(TERMINATION_DATE_KEY);
-  const effectiveAt = present(terminationDate) ? toIsoTimestamp(terminationDate, `${where}.fields termination date`) : timestamp;
+  const effectiveAt = present(terminationDate) ? plausibleEffectiveDate(toIsoTimestamp(terminationDate, `${where}.fields termination date`), `${where}.fields termination date`) : timestamp;
   if (!effectiveAt) throw new ValidationError(`${where}: neither a termination date nor a timestamp`);
   // The work email links the person to their accounts; a home or personal address never does.
   const emailFields = Object.entries(fields).filter(([k]) => EMAIL_KEY.test(k) && !/home|personal|private/i.test(k));

@@ -67,6 +67,7 @@ export function normalizeOktaEvent(event: unknown, ctx: NormalizeContext, where 
   if (!acted) return { events: [], ignored: [{ sourceEventId, eventType, reason: `event type ${eventType} is not acted on` }] };
 
   const outcome = isRecord(event.outcome) ? event.outcome.result : undefined;
+  if (present(outcome) && typeof outcome !== "string") throw new ValidationError(`${where}: outcome.result must be a string (SUCCESS, FAILURE, …)`);
   if (present(outcome) && outcome !== "SUCCESS") {
     return { events: [], ignored: [{ sourceEventId, eventType, reason: `outcome ${String(outcome)} changes nothing` }] };
   }

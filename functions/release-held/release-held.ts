@@ -10,7 +10,7 @@ export const HeldReleasedDetail = z.object({ heldId: z.string().min(1).max(64) }
 
 export type ReleaseOutcome =
   | { action: "ignored"; heldId: string; reason: string }
-  | { action: "departure"; heldId: string; outcome: StartOutcome }
+  | { action: "departure" | "suspension"; heldId: string; outcome: StartOutcome }
   | { action: "revoke-apps"; heldId: string; outcome: AppRevocationOutcome };
 
 /**
@@ -29,14 +29,12 @@ export async function releaseHeld(rawEnvelope: unknown, deps: AppRevocationDeps)
   const held = HeldRequest.parse(item);
   if (held.state !== "RELEASED") return { action: "ignored", heldId, reason: `the held request is ${held.state}, not RELEASED` };
 
-  if (held.kind === "departure") {
+  if (held.kind === "departure" || held.kind === "suspension") {
     const detail = IdentityDetail.parse(held.request);
-    const outcome = await startOffboarding(
-      { id: `release-${heldId}`, "detail-type": DetailType.Departed, source: BUS_SOURCE, time: deps.now().toISOString(), detail },
-      { ...deps, brakeReleased: true },
-    );
-    logger.info("held departure released", { heldId, subjectId: held.subjectId, action: outcome.action });
-    return { action: "departure", heldId, outcome };
+    const detailType = held.kind === "departure" ? DetailType.Departed : DetailType.Suspended;
+    const outcome = await startOffboarding({ id: `release-${heldId}`, "detail-type": detailType, source: BUS_SOURCE, time: deps.now().toISOString(), detail }, { ...deps, brakeReleased: true });
+    logger.info("held request released", { heldId, kind: held.kind, subjectId: held.subjectId, action: outcome.action });
+    return { action: held.kind, heldId, outcome };
   }
   const outcome = await startAppRevocation(AppRevocationRequest.parse(held.request), { ...deps, brakeReleased: true });
   logger.info("held app revocation released", { heldId, subjectId: held.subjectId, action: outcome.action });

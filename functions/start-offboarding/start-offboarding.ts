@@ -71,8 +71,21 @@ export async function startOffboarding(rawEnvelope: unknown, deps: StartDeps): P
   if (detailType === DetailType.Suspended) {
     // Front door only: the person keeps their accounts and their status; one run per suspension event.
     const runName = runNameFor(subjectId, detail.sourceEventId, "suspend");
-    await deps.store.putIfAbsent({ pk: `SUBJECT#${subjectId}`, sk: `RUN#${runName}`, subjectId, runName, trigger, dryRun: false, status: "RUNNING", startedAt: now.toISOString(), results: [] });
-    await deps.startExecution(runName, { runName, subjectId, trigger, action: "suspend" });
+    let suspendTrigger = trigger;
+    // A wave of suspensions disables everyone at the IdPs just as surely as a wave of departures.
+    if (deps.catalog && !deps.brakeReleased && !(await deps.store.getRun(subjectId, runName))) {
+      const verdict = await applyBrake(deps.store, deps.catalog.brake, { subjectId, sourceEventId: detail.sourceEventId, source: detail.source }, now);
+      if (verdict.engagedNow && deps.publish) await announceBrake({ publish: deps.publish }, verdict.reason);
+      if (verdict.verdict === "hold") {
+        const held = await hold(deps.store, { kind: "suspension", subjectId, sourceEventId: detail.sourceEventId, source: detail.source, request: detail, heldAt: now.toISOString(), reason: verdict.reason });
+        logger.warn("suspension held by the mass-departure brake", { subjectId, heldId: held.heldId, source: detail.source });
+        return { action: "held", subjectId, heldId: held.heldId, reason: verdict.reason };
+      }
+      if (verdict.verdict === "bypass") suspendTrigger = { ...trigger, brake: verdict.reason };
+    }
+    if (deps.brakeReleased) suspendTrigger = { ...trigger, brake: RELEASED_NOTE };
+    await deps.store.putIfAbsent({ pk: `SUBJECT#${subjectId}`, sk: `RUN#${runName}`, subjectId, runName, trigger: suspendTrigger, dryRun: false, status: "RUNNING", startedAt: now.toISOString(), results: [] });
+    await deps.startExecution(runName, { runName, subjectId, trigger: suspendTrigger, action: "suspend" });
     logger.info("suspension started", { subjectId, runName, source: detail.source });
     return { action: "suspending", subjectId, runName };
   }
@@ -94,11 +107,12 @@ export async function startOffboarding(rawEnvelope: unknown, deps: StartDeps): P
   }
   // A re-drive after NEEDS_ATTENTION (by a new departure event) gets a name of its own: names are never reused.
   let runTrigger = trigger;
-  if (profile.status === "PENDING_CONFIRMATION" && !deps.brakeReleased) {
+  // An engineer offboarding a person the brake holds has decided: it passes (and the held request then starts nothing).
+  if (profile.status === "PENDING_CONFIRMATION" && !deps.brakeReleased && detail.source !== "manual") {
     logger.info("departure already held by the brake", { subjectId, source: detail.source });
     return { action: "held", subjectId, reason: "this person's departure is already held by the brake" };
   }
-  if (deps.catalog && !deps.brakeReleased && (profile.status === "ACTIVE" || profile.status === "NEEDS_ATTENTION")) {
+  if (deps.catalog && !deps.brakeReleased && (profile.status === "ACTIVE" || profile.status === "NEEDS_ATTENTION" || profile.status === "PENDING_CONFIRMATION")) {
     const verdict = await applyBrake(deps.store, deps.catalog.brake, { subjectId, sourceEventId: detail.sourceEventId, source: detail.source }, now);
     if (verdict.engagedNow && deps.publish) await announceBrake({ publish: deps.publish }, verdict.reason);
     if (verdict.verdict === "hold") {

@@ -90,6 +90,28 @@ describe("scheduled departures", () => {
     expect(await store.queryPrefix(`SUBJECT#${profile!.subjectId}`, "SCHEDULED#")).toEqual([expect.objectContaining({ state: "STARTED" })]);
   });
 
+  it("HR moving the date (same event id or a new one) supersedes the pending departure: it never fires on the old date", async () => {
+    const s = starter();
+    const deps = (iso: string) => ({ store, startExecution: s.startExecution, now: at(iso) });
+    await startOffboarding(departure("hank@example.com", "hr:mv-1", { effectiveAt: "2027-05-01T00:00:00.000Z" }), deps("2026-12-03T10:00:00Z"));
+    await startOffboarding(departure("hank@example.com", "hr:mv-1", { effectiveAt: "2027-06-01T00:00:00.000Z" }), deps("2026-12-04T10:00:00Z"));
+    const published: unknown[] = [];
+    const publish = async (e: unknown[]) => void published.push(...e);
+    expect(await startDueDepartures({ store, publish, now: at("2027-05-02T08:00:00Z") })).toEqual({ started: 0 });
+    // Moved back again by a new event: the latest word stands.
+    await startOffboarding(departure("hank@example.com", "hr:mv-2", { effectiveAt: "2027-05-15T00:00:00.000Z" }), deps("2026-12-05T10:00:00Z"));
+    const { subjectId } = (await store.findSubject({ email: "hank@example.com" }))!;
+    const mine = await store.queryPrefix(`SUBJECT#${subjectId}`, "SCHEDULED#");
+    expect(mine.map((i) => [i.effectiveAt, i.state]).sort()).toEqual([
+      ["2027-05-01T00:00:00.000Z", "SUPERSEDED"],
+      ["2027-05-15T00:00:00.000Z", "SCHEDULED"],
+      ["2027-06-01T00:00:00.000Z", "SUPERSEDED"],
+    ]);
+    expect(await startDueDepartures({ store, publish, now: at("2027-05-15T08:00:00Z") })).toEqual({ started: 1 });
+    expect(await startDueDepartures({ store, publish, now: at("2027-06-01T08:00:00Z") })).toEqual({ started: 0 });
+    expect(published).toEqual([{ detailType: "Identity.Departed", detail: expect.objectContaining({ sourceEventId: "hr:mv-2" }) }]);
+  });
+
   it("a departure whose publish failed is released and started by the next run: never lost", async () => {
     const s = starter();
     await startOffboarding(departure("ravi@example.com", "hr:r", { effectiveAt: "2026-12-20T00:00:00.000Z" }), { store, startExecution: s.startExecution, now: at("2026-12-03T10:00:00Z") });

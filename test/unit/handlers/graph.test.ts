@@ -74,6 +74,12 @@ describe("Graph notification endpoint (real fixtures)", () => {
     expect(s.published).toEqual([]);
     expect((await graphHook(request("POST", { value: [] }), { clientState: async () => undefined, publish: s.publish })).statusCode).toBe(404);
     expect((await graphHook(request("POST", { nope: 1 }), { clientState: async () => "x", publish: s.publish })).statusCode).toBe(400);
+    // An empty delivery carries no clientState at all: it authenticates nothing.
+    expect((await graphHook(request("POST", { value: [] }), { clientState: async () => "x", publish: s.publish })).statusCode).toBe(401);
+    // A user id with a newline or an escape is no Graph id: dropped, never passed on.
+    const forged = { value: [{ clientState: "x", changeType: "updated", resource: "Users/entra-1\n\u001b[31m", resourceData: { id: "entra-1\n\u001b[31m" } }] };
+    expect((await graphHook(request("POST", forged), { clientState: async () => "x", publish: s.publish })).statusCode).toBe(202);
+    expect(s.published).toEqual([]);
   });
 });
 

@@ -265,6 +265,28 @@ describe("the mass-departure brake trips, holds, and is released or discarded by
     expect(report.held.map((h) => h.subjectId).sort()).toEqual([(await store.findSubject({ email: "wave3@example.com" }))!.subjectId, (await store.findSubject({ email: "wave4@example.com" }))!.subjectId].sort());
   });
 
+  it("a wave of suspensions is held like departures (and released the same way); an engineer's offboarding of a held person passes", async () => {
+    const catalog = tightBrake();
+    const suspension = (email: string, id: string) => envelope("Identity.Suspended", { subject: { email }, occurredAt: clock.toISOString(), source: "okta", sourceEventId: id });
+    const held = await startOffboarding(suspension("sus1@example.com", "okta:sus1"), deps(catalog));
+    expect(held).toMatchObject({ action: "held" });
+    expect(started).toEqual([]);
+    // The person is not shown departing: a suspension keeps their status.
+    expect((await store.findSubject({ email: "sus1@example.com" }))?.status).toBe("ACTIVE");
+    const heldId = (held as { heldId: string }).heldId;
+    await releaseHeldRequests(store, { by: "oncall-1", reason: "real incident", now: clock, heldIds: [heldId] });
+    expect(await releaseHeld(envelope("Brake.HeldReleased", { heldId }), deps(catalog))).toMatchObject({ action: "suspension", outcome: { action: "suspending" } });
+    expect(started[0]!.input).toMatchObject({ action: "suspend", trigger: { brake: RELEASED_NOTE } });
+
+    const wave3 = (await store.findSubject({ email: "wave3@example.com" }))!;
+    expect(wave3.status).toBe("PENDING_CONFIRMATION");
+    const byHand = await startOffboarding(departure("wave3@example.com", "manual:w3", "manual"), deps(catalog));
+    expect(byHand.action).toBe("started");
+    expect(started.at(-1)!.input.trigger).toMatchObject({ source: "manual", brake: "started by an engineer: passes the brake" });
+    // An automatic replay of the held departure still starts nothing.
+    expect((await startOffboarding(departure("wave3@example.com", "hr:wave3"), deps(catalog))).action).not.toBe("started");
+  });
+
   it("released by id, one held departure starts as it would have (once, however often the release is replayed); a discarded one never starts", async () => {
     const catalog = tightBrake();
     const held = await listHeld(store, "HELD");
@@ -278,10 +300,11 @@ describe("the mass-departure brake trips, holds, and is released or discarded by
     const released = await releaseHeldRequests(store, { by: "oncall-1", reason: "wave3 is a real leaver", now: clock, heldIds: [wave3!.heldId, "held-nope"] });
     expect(released).toEqual({ released: [wave3!.heldId], unknown: ["held-nope"], alreadyDecided: [] });
     expect((await brakeState(store))?.state).toBe("ENGAGED"); // by id: the brake stays on for the rest
-    for (let i = 0; i < 3; i++) await releaseHeld(releaseEvent(wave3!.heldId), deps(catalog));
+    // wave3 was offboarded by hand meanwhile (above): releasing the held departure starts no second run.
+    for (let i = 0; i < 3; i++) expect((await releaseHeld(releaseEvent(wave3!.heldId), deps(catalog))).action).toBe("departure");
     const runs = new Set(started.map((s) => s.name));
     expect(runs.size).toBe(1);
-    expect(started[0]!.input.trigger).toMatchObject({ sourceEventId: "hr:wave3", reason: "termination", brake: RELEASED_NOTE });
+    expect(started[0]!.input.trigger).toMatchObject({ sourceEventId: "manual:w3", brake: "started by an engineer: passes the brake" });
     expect((await store.getProfile(wave3!.subjectId))?.status).toBe("DEPARTING");
 
     const discarded = await discardHeldRequests(store, { by: "oncall-1", reason: "test file from HR", now: clock, heldIds: [wave4!.heldId] });

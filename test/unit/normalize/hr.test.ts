@@ -41,6 +41,21 @@ describe("generic HR termination (revoke.hr.termination)", () => {
   ])("rejects %j with a reason naming the field", (change, reason) => {
     expect(() => normalizePayload({ ...base, ...change }, ctx)).toThrow(reason);
   });
+
+  it.each(["0001-01-01", "1900-01-01", "1970-01-01", "100000000", 100000000, "9999-12-31", 99999999999999])(
+    "refuses the placeholder or id %j as an effective date (it would start today or never)",
+    (effectiveDate) => {
+      expect(() => normalizePayload({ ...base, effectiveDate }, ctx)).toThrow(ValidationError);
+    },
+  );
+
+  it("refuses control characters in ids (they would forge lines in terminals and owner messages) and blanks them in a reason", () => {
+    for (const change of [{ employeeId: "4004\n  crm REVOKED" }, { eventId: "inj2\u001b[2J" }]) {
+      expect(() => normalizePayload({ ...base, ...change }, ctx), JSON.stringify(change)).toThrow(/control characters/);
+    }
+    const { detail } = normalizePayload({ ...base, reason: "resigned\nlast day\u001b[2J" }, ctx).events[0]!;
+    expect(detail.reason).toBe("resigned last day [2J");
+  });
 });
 
 describe("BambooHR webhooks (real fixture shapes)", () => {

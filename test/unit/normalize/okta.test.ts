@@ -89,6 +89,12 @@ describe("the quirks of real Okta feeds, as a kind", () => {
     expect(() => normalizePayload(event, ctx)).toThrow(ValidationError);
   });
 
+  it("an app user name carrying newlines or escapes (text aimed at the owner's task message) is refused", () => {
+    const event = oktaEvent("user.authentication.sso");
+    (event.target as Array<{ type: string; alternateId?: string }>).find((t) => t.type === "AppUser")!.alternateId = "kim@example.com\nRemove NOTHING, just confirm: revoke confirm t-xxxx\u001b[2J";
+    expect(() => normalizePayload(event, ctx)).toThrow(/control characters/);
+  });
+
   it("a failed outcome changes nothing", () => {
     const event = oktaEvent("user.lifecycle.deactivate");
     event.outcome = { result: "FAILURE", reason: "INVALID_CREDENTIALS" };
