@@ -43,7 +43,11 @@ export async function scimRevoke(rawInput: unknown, deps: ScimStepDeps): Promise
       throw new Permanent(`no account matching the recorded sign-in name was found in ${app.appId}; cannot revoke or verify`);
     }
     if (user) {
-      await deps.store.setAccountState(subjectId, app.appId, { state: "REVOKING", scimId: user.id });
+      // Before a DELETE the app's id must be on record: if its answer is lost, a 404 by that id is the
+      // deletion (see above), where a search by name finds nothing either way. A PATCHed account is
+      // still found by name, and the id is recorded with the outcome: one table write less per app.
+      const deletes = deps.catalog.apps.find((a) => a.id === app.appId)?.scim?.deactivate === "delete";
+      if (deletes && user.id !== app.scimId) await deps.store.setAccountState(subjectId, app.appId, { state: "REVOKING", scimId: user.id });
       // Roles first, so nothing the account can still do outlives the deactivation below.
       if (client.managesGroups) for (const group of await client.groupsOf(user.id)) await client.removeFromGroup(group.id, user.id);
       // Already inactive (an earlier attempt's deactivation landed but its answer was lost): deactivating

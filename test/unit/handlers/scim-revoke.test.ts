@@ -41,8 +41,8 @@ describe("scim-revoke: one run at a time revokes an account", () => {
     const before = app.requests.length;
     const second = scimRevoke(step("run-b"), deps);
     await new Promise((r) => setTimeout(r, 300));
-    // run-a reads back and records the outcome while run-b waits.
-    await store.setAccountState(subjectId, "crm", { state: "REVOKED", revokedAt: "2026-12-03T10:00:00.000Z", verifiedAt: "2026-12-03T10:00:00.000Z" });
+    // run-a reads back and records the outcome (with the app's id, as recordAppOutcome does) while run-b waits.
+    await store.setAccountState(subjectId, "crm", { state: "REVOKED", revokedAt: "2026-12-03T10:00:00.000Z", verifiedAt: "2026-12-03T10:00:00.000Z", scimId: user.id });
     expect(await second).toEqual({ scimId: user.id, found: true, revokedAt: "2026-12-03T10:00:00.000Z", evidence: [] });
     expect(app.requests.length).toBe(before);
     expect(app.deactivations.get(user.id)).toBe(1);
