@@ -29,8 +29,31 @@ export function fakeContext(functionName: string): Context {
 export class LocalLambdas {
   private readonly loaded = new Map<string, Handler>();
   invocations = 0;
+  private active = 0;
+  private readonly queue: Array<() => void> = [];
+
+  /**
+   * At most `maxConcurrent` handlers run at once, the rest wait their turn in order: the local
+   * counterpart of Lambda's concurrency limit. On two cores, a thousand departures arriving together
+   * would otherwise run a thousand handlers at once, each slowed by all the others until their own
+   * downstream calls time out; in order, the first departures finish first and the engine keeps pace.
+   */
+  constructor(private readonly maxConcurrent = 128) {}
 
   async invoke(name: FunctionName, event: unknown): Promise<unknown> {
+    if (this.active >= this.maxConcurrent) await new Promise<void>((resolve) => this.queue.push(resolve));
+    else this.active++;
+    try {
+      return await this.run(name, event);
+    } finally {
+      // The slot passes straight to the next in line, or is freed.
+      const next = this.queue.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+
+  private async run(name: FunctionName, event: unknown): Promise<unknown> {
     let handler = this.loaded.get(name);
     if (!handler) {
       const entry = FUNCTION_ENTRIES[name];

@@ -26,6 +26,8 @@ export interface RuntimeOptions {
   retryIntervalMs?: number;
   /** How often scheduled work runs (default: as deployed, every few minutes). */
   schedulerIntervalMs?: number;
+  /** Handlers running at once, like Lambda's concurrency limit (default 128; REVOKE_LOCAL_CONCURRENCY). */
+  maxConcurrentInvocations?: number;
   log?: (line: string) => void;
 }
 
@@ -79,7 +81,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
   const store = new Store(documentClient(), LOCAL_TABLE);
-  const lambdas = new LocalLambdas();
+  const lambdas = new LocalLambdas(options.maxConcurrentInvocations ?? (Number(process.env.REVOKE_LOCAL_CONCURRENCY) || 128));
   const bus = new LocalBus(BUS_RULES, lambdas, store, log);
   const sfn = new LocalStepFunctions(store, lambdas, { retryIntervalMs: options.retryIntervalMs, log });
   sfn.register(OFFBOARD_MACHINE, join(PROJECT_ROOT, "statemachines/offboard.asl.json"), OFFBOARD_SUBSTITUTIONS);

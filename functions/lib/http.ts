@@ -8,6 +8,8 @@ export interface Evidence extends Record<string, unknown> {
   status: number | "network-error" | "timeout";
   /** How long the vendor took to answer (or to fail), in milliseconds: the downstream's share of the latency. */
   ms?: number;
+  /** How long the call waited for the downstream's rate limit before it was sent (absent when it did not wait). */
+  waitedMs?: number;
   detail?: string;
 }
 
@@ -83,15 +85,18 @@ export async function request(o: RequestOptions): Promise<HttpAnswer> {
 }
 
 async function requestOnce(o: RequestOptions): Promise<HttpAnswer> {
+  const asked = o.clock().getTime();
   await o.beforeRequest?.();
   const started = o.clock();
   const at = started.toISOString();
+  const waited = started.getTime() - asked;
+  const paced = waited > 0 ? { waitedMs: waited } : {};
   let response: Response;
   try {
     response = await o.fetchImpl(`${o.baseUrl}${o.path}`, { method: o.method, headers: o.headers, body: o.body, signal: AbortSignal.timeout(o.timeoutMs) });
   } catch (e) {
     const timedOut = (e as Error).name === "TimeoutError" || (e as Error).name === "AbortError";
-    o.evidence.push({ at, method: o.method, path: o.path, status: timedOut ? "timeout" : "network-error", ms: o.clock().getTime() - started.getTime() });
+    o.evidence.push({ at, method: o.method, path: o.path, status: timedOut ? "timeout" : "network-error", ms: o.clock().getTime() - started.getTime(), ...paced });
     throw new Transient(`${o.method} ${redactPath(o.path)}: ${timedOut ? "timed out" : "connection failed"}`);
   }
   const text = await response.text();
@@ -102,7 +107,7 @@ async function requestOnce(o: RequestOptions): Promise<HttpAnswer> {
     // Error pages come as text/html; the text is kept for the evidence.
   }
   const detail = response.ok ? undefined : vendorErrorDetail(body);
-  o.evidence.push({ at, method: o.method, path: o.path, status: response.status, ms: o.clock().getTime() - started.getTime(), ...(detail ? { detail } : {}) });
+  o.evidence.push({ at, method: o.method, path: o.path, status: response.status, ms: o.clock().getTime() - started.getTime(), ...paced, ...(detail ? { detail } : {}) });
   const where = `${o.method} ${redactPath(o.path)} → ${response.status}${detail ? `: ${detail}` : ""}`;
   if (response.status === 429) {
     const now = o.clock().getTime();
