@@ -195,7 +195,11 @@ export async function discardHeldRequests(store: Store, input: { by: string; rea
       continue;
     }
     discarded.push(h.heldId);
-    if (h.kind === "departure") await store.unholdSubject(h.subjectId);
+    if (h.kind === "departure") {
+      // The person is back to their status only when no other report of their departure is still held.
+      const stillHeld = (await listHeld(store, "HELD")).some((o) => o.kind === "departure" && o.subjectId === h.subjectId);
+      if (!stillHeld) await store.unholdSubject(h.subjectId);
+    }
     else {
       const runName = (await store.listRuns(h.subjectId)).find((r) => r.status === "HELD" && r.trigger.sourceEventId === h.sourceEventId)?.runName;
       if (runName) await store.putItem({ ...(await store.getItem(`SUBJECT#${h.subjectId}`, `RUN#${runName}`)), status: "DISCARDED", completedAt: input.now.toISOString(), summary: `discarded by ${input.by}: ${input.reason}` });

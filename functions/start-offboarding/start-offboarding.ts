@@ -109,8 +109,12 @@ export async function startOffboarding(rawEnvelope: unknown, deps: StartDeps): P
   let runTrigger = trigger;
   // An engineer offboarding a person the brake holds has decided: it passes (and the held request then starts nothing).
   if (profile.status === "PENDING_CONFIRMATION" && !deps.brakeReleased && detail.source !== "manual") {
-    logger.info("departure already held by the brake", { subjectId, source: detail.source });
-    return { action: "held", subjectId, reason: "this person's departure is already held by the brake" };
+    // Every report of the departure is held on its own: discarding one (a bad HR file) must not drop
+    // another source's real one (the IdP deactivated the person too). Not counted again in the window.
+    const reason = "this person's departure is already held by the brake";
+    const held = await hold(deps.store, { kind: "departure", subjectId, sourceEventId: detail.sourceEventId, source: detail.source, request: detail, heldAt: now.toISOString(), reason });
+    logger.info("departure already held by the brake; this report held too", { subjectId, heldId: held.heldId, source: detail.source });
+    return { action: "held", subjectId, heldId: held.heldId, reason };
   }
   if (deps.catalog && !deps.brakeReleased && (profile.status === "ACTIVE" || profile.status === "NEEDS_ATTENTION" || profile.status === "PENDING_CONFIRMATION")) {
     const verdict = await applyBrake(deps.store, deps.catalog.brake, { subjectId, sourceEventId: detail.sourceEventId, source: detail.source }, now);

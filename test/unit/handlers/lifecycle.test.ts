@@ -341,4 +341,32 @@ describe("the mass-departure brake trips, holds, and is released or discarded by
     expect(await brakeState(store)).toMatchObject({ state: "ENGAGED", by: "oncall-3" });
     expect((await startOffboarding(departure("later@example.com", "hr:later"), deps(catalog))).action).toBe("held");
   });
+
+  it("a second source's report of a held departure is held on its own: discarding the bad HR one does not drop the IdP's", async () => {
+    const catalog = tightBrake();
+    const email = "carol@example.com";
+    expect((await startOffboarding(departure(email, "hr:bogus-1"), deps(catalog))).action).toBe("held");
+    const okta = await startOffboarding(departure(email, "okta:real-deactivate", "okta"), deps(catalog));
+    expect(okta).toMatchObject({ action: "held", heldId: expect.stringMatching(/^held-/) });
+    const { subjectId } = (await store.findSubject({ email }))!;
+    const mine = async () => (await listHeld(store, "HELD")).filter((h) => h.subjectId === subjectId).map((h) => h.sourceEventId).sort();
+    expect(await mine()).toEqual(["hr:bogus-1", "okta:real-deactivate"]);
+
+    const hrHeld = (await listHeld(store, "HELD")).find((h) => h.sourceEventId === "hr:bogus-1")!;
+    await discardHeldRequests(store, { by: "oncall-1", reason: "bad HR test file", now: clock, heldIds: [hrHeld.heldId] });
+    // Still held for the IdP's report: not back to ACTIVE.
+    expect((await store.getProfile(subjectId))?.status).toBe("PENDING_CONFIRMATION");
+    expect(await mine()).toEqual(["okta:real-deactivate"]);
+
+    const { released } = await releaseHeldRequests(store, { by: "oncall-1", reason: "Okta deactivated her", now: clock, heldIds: [(okta as { heldId: string }).heldId] });
+    expect(await releaseHeld(envelope("Brake.HeldReleased", { heldId: released[0] }), deps(catalog))).toMatchObject({ action: "departure", outcome: { action: "started" } });
+    expect(started.at(-1)!.input.trigger).toMatchObject({ sourceEventId: "okta:real-deactivate", brake: RELEASED_NOTE });
+
+    // Discarding every report of a held person puts them back where they were.
+    const other = "dora@example.com";
+    await startOffboarding(departure(other, "hr:bogus-2"), deps(catalog));
+    await startOffboarding(departure(other, "hr:bogus-2b"), deps(catalog));
+    await discardHeldRequests(store, { by: "oncall-1", reason: "bad file", now: clock });
+    expect((await store.findSubject({ email: other }))?.status).toBe("ACTIVE");
+  });
 });
