@@ -4,7 +4,7 @@ import { describeIssue } from "../lib/issues";
 import { DetailType } from "../lib/events";
 import { plausibleEffectiveDate, toIsoTimestamp } from "../lib/time";
 import { mergeAll } from "./okta";
-import { canonical, emailOrUndefined, idString, isRecord, type Normalized, present } from "./types";
+import { canonical, emailOrUndefined, idString, isRecord, type Normalized, present, UNSAFE_ID_NUMBER } from "./types";
 
 /**
  * Our own generic HR termination event, for any HR system that can send a webhook. Documented in the
@@ -12,7 +12,10 @@ import { canonical, emailOrUndefined, idString, isRecord, type Normalized, prese
  */
 export const HR_TERMINATION_TYPE = "revoke.hr.termination";
 
-const idLike = z.union([z.string(), z.number()]).transform((v) => String(v).trim()).pipe(z.string().min(1));
+const idLike = z
+  .union([z.string(), z.number().refine(Number.isSafeInteger, { message: UNSAFE_ID_NUMBER })])
+  .transform((v) => String(v).trim())
+  .pipe(z.string().min(1));
 
 export const HrTermination = z.object({
   type: z.literal(HR_TERMINATION_TYPE),
@@ -119,29 +122,36 @@ const STATUS_KEY = /^(employment\s*)?status$/i;
 // The whole value, so "Not terminated" or "Termination rescinded" is not a departure.
 const TERMINATED_VALUE = /^\s*(terminated|inactive)\s*$/i;
 const TERMINATION_DATE_KEY = /terminat.*date|date.*terminat/i;
-const EMAIL_KEY = /e-?mail/i;
+/**
+ * The person's own address only: "Work Email", "Email", workEmail, email_address. Any other field with
+ * an address in it names someone else ("Supervisor Email", "Manager Email") or a private one ("Home
+ * Email"), and offboarding that person instead would be worse than knowing this one by HR id alone.
+ */
+const OWN_EMAIL_KEY = /^(work[\s_-]*)?e-?mail([\s_-]*address)?$/i;
 
 function normalizeBambooEmployee(raw: unknown, where: string): Normalized {
   if (!isRecord(raw)) throw new ValidationError(`${where}: must be an object`);
-  const hrId = idString(raw.id);
+  const hrId = idString(raw.id, `${where}.id`);
   if (!hrId) throw new ValidationError(`${where}: id is missing`);
   const action = typeof raw.action === "string" ? raw.action : "";
   const fields = isRecord(raw.fields) ? raw.fields : {};
   const timestamp = present(raw.timestamp) ? toIsoTimestamp(raw.timestamp, `${where}.timestamp`) : undefined;
   const sourceEventId = `bamboohr:${hrId}:${action || "?"}:${timestamp ?? "?"}`;
 
-  const field = (key: RegExp) => Object.entries(fields).find(([k, v]) => key.test(k.trim()) && present(v))?.[1];
-  const status = field(STATUS_KEY);
+  const values = (key: RegExp) => Object.entries(fields).filter(([k, v]) => key.test(k.trim()) && present(v)).map(([, v]) => v);
+  // "Status" (Active/Inactive) and "Employment Status" (…/Terminated) may both be there and disagree
+  // for a while: either one saying so is the termination, whatever order the fields come in.
+  const status = values(STATUS_KEY).find((v) => typeof v === "string" && TERMINATED_VALUE.test(v));
   const deleted = action.toLowerCase() === "deleted";
-  const terminated = typeof status === "string" && TERMINATED_VALUE.test(status);
+  const terminated = status !== undefined;
   if (!deleted && !terminated) {
     return { events: [], ignored: [{ sourceEventId, eventType: action, reason: "no termination in this change" }] };
   }
-  const terminationDate = field(TERMINATION_DATE_KEY);
+  const terminationDate = values(TERMINATION_DATE_KEY)[0];
   const effectiveAt = present(terminationDate) ? plausibleEffectiveDate(toIsoTimestamp(terminationDate, `${where}.fields termination date`), `${where}.fields termination date`) : timestamp;
   if (!effectiveAt) throw new ValidationError(`${where}: neither a termination date nor a timestamp`);
-  // The work email links the person to their accounts; a home or personal address never does.
-  const emailFields = Object.entries(fields).filter(([k]) => EMAIL_KEY.test(k) && !/home|personal|private/i.test(k));
+  // The work email links the person to their accounts (preferred when both it and a bare "Email" are there).
+  const emailFields = Object.entries(fields).filter(([k]) => OWN_EMAIL_KEY.test(k.trim()));
   const email = [...emailFields.filter(([k]) => /work/i.test(k)), ...emailFields].map(([, v]) => emailOrUndefined(v)).find(Boolean);
   return {
     events: [

@@ -96,6 +96,51 @@ describe("BambooHR webhooks (real fixture shapes)", () => {
     expect(normalizePayload(body, ctx).events[0]!.detail.subject).toEqual({ hrId: "12345" });
   });
 
+  it.each(["Supervisor Email", "Manager Email", "Reports To Email", "supervisorEmail", "Emergency Contact Email"])(
+    "an address in %j names someone else: the person is known by HR id alone, never as that someone",
+    (key) => {
+      const body = fieldBased();
+      (body.employees as Array<Record<string, unknown>>)[0]!.fields = { Status: "Terminated", "Work Email": "", [key]: "boss@example.com" };
+      expect(normalizePayload(body, ctx).events[0]!.detail.subject).toEqual({ hrId: "12345" });
+    },
+  );
+
+  it.each(["Email", "email", "workEmail", "work_email", "Email Address"])("the person's own address under %j links them", (key) => {
+    const body = fieldBased();
+    (body.employees as Array<Record<string, unknown>>)[0]!.fields = { Status: "Terminated", [key]: "jo@example.com", "Supervisor Email": "boss@example.com" };
+    expect(normalizePayload(body, ctx).events[0]!.detail.subject).toEqual({ hrId: "12345", email: "jo@example.com" });
+  });
+
+  it("either status field saying Terminated is a termination, in whatever order the fields come", () => {
+    const body = fieldBased();
+    const employee = (body.employees as Array<Record<string, unknown>>)[0]!;
+    for (const fields of [
+      { Status: "Active", "Employment Status": "Terminated", "Work Email": "carol@example.com" },
+      { "Employment Status": "Terminated", Status: "Active", "Work Email": "carol@example.com" },
+      { "Employment Status": "Full-Time", Status: "Inactive", "Work Email": "carol@example.com" },
+    ]) {
+      employee.fields = fields;
+      const [event] = normalizePayload(body, ctx).events;
+      expect(event?.detailType, JSON.stringify(fields)).toBe("Identity.Departed");
+    }
+  });
+
+  it.each(["0000-00-00", "0000-00-00 00:00:00", "00/00/0000"])("an empty date sent as %j is no date: the change's timestamp is used, and the delivery is not refused", (date) => {
+    const body = fieldBased();
+    (body.employees as Array<Record<string, unknown>>)[0] = { action: "Updated", fields: { Status: "Inactive", "Termination Date": date }, id: "77", timestamp: "2026-12-03T10:00:00+0000" };
+    expect(normalizePayload(body, ctx).events[0]!.detail.effectiveAt).toBe("2026-12-03T10:00:00.000Z");
+  });
+
+  it("an id sent as a JSON number past 2^53 is refused (it has already lost digits and may be another person's)", () => {
+    const body = fieldBased();
+    (body.employees as Array<Record<string, unknown>>)[0] = { action: "Deleted", fields: [], id: 9007199254740993, timestamp: "2026-12-03T10:00:00+0000" };
+    expect(() => normalizePayload(body, ctx)).toThrow(/employees\[0\]\.id is a number too large to be exact/);
+    const termination = { type: "revoke.hr.termination", eventId: "e-big", employeeId: 9007199254740993, email: "yan@example.com", effectiveDate: "2026-12-01" };
+    expect(() => normalizePayload(termination, ctx)).toThrow(/employeeId.*too large to be exact/);
+    expect(() => normalizePayload({ ...termination, employeeId: "9007199254740993", eventId: 20261204000000000001 }, ctx)).toThrow(/eventId/);
+    expect(normalizePayload({ ...termination, employeeId: "9007199254740993" }, ctx).events[0]!.detail.subject.hrId).toBe("9007199254740993");
+  });
+
   it("over-long identifiers are refused at the door, not dead-lettered later", () => {
     expect(() => normalizePayload({ type: "revoke.hr.termination", eventId: "e", employeeId: "x".repeat(3000), email: "a@example.com", effectiveDate: "2026-12-01" }, ctx)).toThrow(/hrId/);
   });
