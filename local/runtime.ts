@@ -87,7 +87,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   sfn.register(OFFBOARD_MACHINE, join(PROJECT_ROOT, "statemachines/offboard.asl.json"), OFFBOARD_SUBSTITUTIONS);
   sfn.register(RECONCILE_MACHINE, join(PROJECT_ROOT, "statemachines/reconcile.asl.json"), RECONCILE_SUBSTITUTIONS);
 
-  const server = createLocalServer({ lambdas, bus, sfn });
+  const server = createLocalServer({ lambdas, bus, sfn, host: options.host });
   await new Promise<void>((ok, fail) => {
     server.once("error", fail);
     server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => ok());

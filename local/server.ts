@@ -14,6 +14,29 @@ interface Routes {
   lambdas: LocalLambdas;
   bus: LocalBus;
   sfn: LocalStepFunctions;
+  /** The address the server listens on, when it is not a loopback one: operators may address it by that too. */
+  host?: string;
+}
+
+const LOOPBACK_NAMES = /^(localhost|127(\.\d{1,3}){3}|\[?::1\]?)$/i;
+
+/**
+ * The operator endpoints (IAM-authorized on AWS: `POST /events` and the AWS APIs the CLI calls) carry
+ * no credentials locally: being on this machine is the authorization. A web page open in the operator's
+ * browser is on this machine too: it can POST text/plain to /events without a CORS preflight, or reach
+ * the runtime under its own name through DNS rebinding. So what the browser marks as coming from another
+ * site or origin, or what is addressed to a name that is not this runtime's, is refused. (curl, the SDK
+ * and the CLI send neither Origin nor Sec-Fetch-Site.)
+ */
+export function browserRefusal(headers: IncomingMessage["headers"], ownHost?: string): string | undefined {
+  const site = headers["sec-fetch-site"];
+  if (site !== undefined && site !== "same-origin" && site !== "none") return "requests from another site are refused by the local runtime";
+  const host = String(headers.host ?? "");
+  const hostname = host.replace(/:\d+$/, "");
+  if (!LOOPBACK_NAMES.test(hostname) && hostname !== ownHost) return "the local runtime answers operators on 127.0.0.1 or localhost only";
+  const origin = headers.origin;
+  if (origin !== undefined && origin !== `http://${host}`) return "requests from another origin are refused by the local runtime";
+  return undefined;
 }
 
 class TooLarge extends Error {}
@@ -151,6 +174,8 @@ export function createLocalServer(routes: Routes): Server {
         throw e;
       }
       if (typeof target === "string" && url.pathname === "/") {
+        const refusal = browserRefusal(req.headers, routes.host);
+        if (refusal) return send(res, 403, { __type: "AccessDeniedException", message: refusal });
         let parsed: Record<string, unknown> = {};
         try {
           parsed = body.length ? (JSON.parse(body.toString("utf8")) as Record<string, unknown>) : {};
@@ -163,6 +188,10 @@ export function createLocalServer(routes: Routes): Server {
       const onPath = HTTP_ROUTES.filter((r) => routeMatches(r.path, url.pathname));
       const route = onPath.find((r) => r.method === req.method);
       if (!route) return send(res, onPath.length ? 405 : 404, { error: onPath.length ? `use ${onPath.map((r) => r.method).join(" or ")}` : `no route for ${req.method} ${url.pathname}` });
+      if (route.auth === "iam") {
+        const refusal = browserRefusal(req.headers, routes.host);
+        if (refusal) return send(res, 403, { error: refusal });
+      }
       const result = (await routes.lambdas.invoke(route.target, apiGatewayEvent(req, body, `${route.method} ${route.path}`))) as APIGatewayProxyStructuredResultV2;
       res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>);
       return res.end(result.body ?? "");

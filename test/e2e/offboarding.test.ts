@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -542,6 +543,31 @@ describe("a real termination revokes JIT accounts and proves it", () => {
       expect(out.code).toBe(0);
       expect(out.stdout).toMatch(/Graph subscription \w+, expires/);
       expect([...graph.subscriptions.values()]).toEqual([expect.objectContaining({ notificationUrl: "https://revoke.example.com/hooks/graph", clientState: "e2e-client-state" })]);
+    });
+
+    it("a web page in the operator's browser cannot use the operator endpoints: cross-site, cross-origin and rebound requests are 403 and change nothing", async () => {
+      const email = "csrf-target@example.com";
+      const departure = (id: string) => JSON.stringify({ "detail-type": "Identity.Departed", detail: { subject: { email }, occurredAt: "2026-12-01T00:00:00Z", source: "manual", sourceEventId: id, reason: "csrf" } });
+      const port = new URL(runtime.url).port;
+      const post = (path: string, headers: Record<string, string>, body: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = httpRequest({ host: "127.0.0.1", port, path, method: "POST", headers }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on("error", reject);
+          req.end(body);
+        });
+      const text = { "content-type": "text/plain;charset=UTF-8" };
+      expect(await post("/events", { ...text, origin: "https://evil.example" }, departure("csrf-1"))).toBe(403);
+      expect(await post("/events", { ...text, "sec-fetch-site": "cross-site" }, departure("csrf-2"))).toBe(403);
+      expect(await post("/events", { ...text, host: `rebound.evil.example:${port}`, origin: `http://rebound.evil.example:${port}` }, departure("csrf-3"))).toBe(403);
+      const amz = { "content-type": "application/x-amz-json-1.1", "x-amz-target": "AWSEvents.PutEvents", origin: "https://evil.example" };
+      expect(await post("/", amz, JSON.stringify({ Entries: [{ Source: "revoke.manual", DetailType: "Identity.Departed", Detail: departure("csrf-4") }] }))).toBe(403);
+      await runtime.idle();
+      expect(await runtime.store.findSubject({ email })).toBeUndefined();
+      // The operator's own tools (curl, the SDK, the CLI) send neither header, by loopback name or address.
+      expect(await post("/events", { "content-type": "application/json", host: `localhost:${port}` }, departure("ok-1"))).toBe(200);
     });
 
     it("an unconfigured hook answers 404 and an unknown path 404; a wrong method 405", async () => {
