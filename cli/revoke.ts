@@ -8,6 +8,7 @@ import { loadCatalogFile } from "../functions/lib/catalog";
 import { ValidationError } from "../functions/lib/errors";
 import { describeIssue } from "../functions/lib/issues";
 import { answerTask, type TaskAnswer } from "../functions/lib/tasks";
+import { hasControlChars, oneLine } from "../functions/lib/text";
 import { BUS_SOURCE, DetailType, IdentityDetail, InternalDetailType } from "../functions/lib/events";
 import type { OffboardInput, Plan } from "../functions/lib/runs";
 import { notificationItems, readGraphNotifications } from "../functions/graph-hook/graph-hook";
@@ -29,8 +30,6 @@ const program = new Command("revoke")
 /** JSON Lines of many webhook deliveries fit; a runaway input does not take the process down. */
 const MAX_NORMALIZE_BYTES = 16 * 1024 * 1024;
 const out = (line: string) => process.stdout.write(`${line}\n`);
-/** Text that came from a payload may hold newlines or control characters: never let it make extra lines. */
-const oneLine = (text: string) => text.replace(/[\u0000-\u001f\u007f]+/g, " ");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const globals = () => program.opts<{ aws?: boolean; dataDir?: string }>();
 
@@ -164,7 +163,7 @@ program
     const person = rawPerson.trim();
     if (!person) throw new CliError("name the person: their email, or their HR, Okta or Entra id", 2);
     // Ids are at most 256 characters (emails 254): anything longer is nobody, said plainly.
-    if (person.length > 256 || /[\u0000-\u001f\u007f]/.test(person)) throw new CliError("no one is known by an id like that (ids are at most 256 printable characters)");
+    if (person.length > 256 || hasControlChars(person)) throw new CliError("no one is known by an id like that (ids are at most 256 printable characters)");
     const target = await resolveTarget(globals());
     const report = await statusOf(target, person);
     if (!report) throw new CliError(`no one known as ${person.includes("@") ? person.toLowerCase() : person}`);

@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "
 import { json, parseJson, rawBody } from "../ingest/ingest";
 import { InternalDetailType } from "../lib/events";
 import { logger } from "../lib/observability";
+import { hasControlChars } from "../lib/text";
 import { isRecord } from "../normalize/types";
 import { constantTimeEqual } from "../lib/webhook-auth";
 
@@ -59,7 +60,7 @@ export function readGraphNotifications(items: unknown[], expectedClientState: st
     }
     const entraId = userIdOf(item);
     // Graph's ids are GUIDs: a newline or an escape in one is not a user id, and is not passed on.
-    if (!entraId || entraId.length > 256 || /[\u0000-\u001f\u007f-\u009f]/.test(entraId)) {
+    if (!entraId || entraId.length > 256 || hasControlChars(entraId)) {
       notAboutUsers++;
       continue;
     }

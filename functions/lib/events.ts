@@ -1,18 +1,18 @@
 import * as z from "zod";
+import { hasControlChars, oneLine } from "./text";
 
 /**
  * Ids and names reach terminals, owner notifications and task pages: a newline or an escape sequence in
  * one could forge a line ("confirm t-…") or repaint a screen, so they are refused, not cleaned.
  */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-const printable = (s: string) => !CONTROL.test(s);
+const printable = (s: string) => !hasControlChars(s);
 const nonBlank = z.string().trim().min(1).refine(printable, { message: "must not contain control characters (newlines, escapes)" });
 /** Identifiers end up in DynamoDB keys (2048 bytes for a partition key, 1024 for a sort key). */
 const identifier = nonBlank.max(256);
 /** A display name: the same rule as ids, blank allowed. */
 const displayName = (max: number) => z.string().max(max).refine(printable, { message: "must not contain control characters (newlines, escapes)" });
 /** Free text (a reason): kept, with control characters turned into spaces. */
-const freeText = (max: number) => z.string().max(max).transform((t) => t.replace(new RegExp(CONTROL.source, "g"), " "));
+const freeText = (max: number) => z.string().max(max).transform(oneLine);
 
 /**
  * Canonical events on the bus. Every vendor payload is normalized into these before anything acts on

@@ -4,6 +4,7 @@ import type { Catalog } from "./catalog";
 import { Transient } from "./errors";
 import { logger } from "./observability";
 import { resolveSecret } from "./secrets";
+import { oneLine, withLineBreaksOnly } from "./text";
 
 export interface Notification {
   to: string;
@@ -25,7 +26,7 @@ export function notifierFor(catalog: Catalog, fetchImpl: typeof fetch = fetch): 
   return async (raw) => {
     // Names in a message come from payloads: no line of the message may be forged by one (defence in
     // depth; the event schemas already refuse control characters in ids and names).
-    const n = { ...raw, subject: raw.subject.replace(/[\u0000-\u001f\u007f-\u009f]+/g, " "), text: raw.text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]+/g, " ") };
+    const n = { ...raw, subject: oneLine(raw.subject), text: withLineBreaksOnly(raw.text) };
     const file = process.env.NOTIFY_FILE;
     // The file holds signed task links, which answer tasks: readable by this user only.
     if (file) appendFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...n })}\n`, { mode: 0o600 });

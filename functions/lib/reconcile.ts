@@ -1,6 +1,7 @@
 import * as z from "zod";
 import type { RosterEntry } from "./roster";
 import type { Account, Profile, Store } from "./store";
+import { oneLine } from "./text";
 
 /**
  * Reconciliation: each app's own list of accounts against who is employed (the HR roster), what the
@@ -200,7 +201,7 @@ export function capAppReport(report: AppReport, maxBytes = APP_REPORT_MAX_BYTES)
   return { ...report, findings: kept, omitted: report.omitted + (sorted.length - kept.length) };
 }
 
-const cell = (text: string | undefined) => (text ?? "").replace(/[\u0000-\u001f\u007f]+/g, " ").replace(/\|/g, "\\|").slice(0, 300);
+const cell = (text: string | undefined) => oneLine(text ?? "").replace(/\|/g, "\\|").slice(0, 300);
 
 /** One app's table. */
 export function appMarkdown(app: AppReport): string {

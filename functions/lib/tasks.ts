@@ -1,5 +1,6 @@
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from "@aws-sdk/client-sfn";
 import type { HumanTask, Store } from "./store";
+import { oneLine } from "./text";
 import { constantTimeEqual, hmacHex } from "./webhook-auth";
 
 export type TaskAnswer = { confirm: true; note?: string } | { confirm: false; reason: string };
@@ -17,7 +18,11 @@ type SfnSend = (command: SendTaskSuccessCommand | SendTaskFailureCommand) => Pro
  * that stopped waiting is never recorded as answered), then the task record, conditionally. A task
  * already closed is reported as such, every time it is asked.
  */
-export async function answerTask(deps: { store: Store; send: SfnSend; now: () => Date }, taskId: string, answer: TaskAnswer, actor: string): Promise<AnswerOutcome> {
+export async function answerTask(deps: { store: Store; send: SfnSend; now: () => Date }, taskId: string, given: TaskAnswer, givenActor: string): Promise<AnswerOutcome> {
+  // Notes and reasons are typed by people on a page or a command line and shown again in terminals and
+  // the evidence: kept, on one line, with no escape sequences.
+  const answer: TaskAnswer = given.confirm ? { confirm: true, ...(given.note !== undefined ? { note: oneLine(given.note) } : {}) } : { confirm: false, reason: oneLine(given.reason) };
+  const actor = oneLine(givenActor);
   const task = await deps.store.getTask(taskId);
   if (!task) return { kind: "not-found" };
   if (task.state !== "OPEN") return { kind: "already-closed", task, sameAnswer: answer.confirm && task.state === "CONFIRMED" };

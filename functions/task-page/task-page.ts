@@ -44,7 +44,12 @@ function describe(task: HumanTask): string {
 export async function taskPage(event: APIGatewayProxyEventV2, deps: TaskPageDeps): Promise<APIGatewayProxyStructuredResultV2> {
   const secret = await deps.linkSecret();
   if (!secret) return page(404, "Not found", "<p>Task links are not configured.</p>");
-  const taskId = decodeURIComponent(event.rawPath.split("/").pop() ?? "");
+  let taskId: string;
+  try {
+    taskId = decodeURIComponent(event.rawPath.split("/").pop() ?? "");
+  } catch {
+    return page(404, "Not found", "<p>This is not a task link.</p>");
+  }
   const method = event.requestContext?.http?.method ?? "GET";
   const form = method === "POST" ? (qs.parse(event.isBase64Encoded ? Buffer.from(event.body ?? "", "base64").toString("utf8") : (event.body ?? ""), { depth: 0, parameterLimit: 20 }) as Record<string, unknown>) : {};
   const exp = String(form.exp ?? event.queryStringParameters?.exp ?? "");

@@ -66,6 +66,22 @@ describe("the task page behind an owner's link", () => {
     expect(sent.at(-1)).toMatchObject({ name: "SendTaskFailureCommand", input: { error: "Rejected", cause: expect.stringContaining("legal hold") } });
   });
 
+  it("a note or reason typed on the page keeps its words but no escape sequence or extra line (it is shown again in terminals)", async () => {
+    const q = await task("t-esc");
+    const text = "done\u001b[2J\u001b[1;1H\u001b[32mAll accounts verified OK\u001b[0m\nrevoke confirm t-zzzz\u202e";
+    expect((await taskPage(post("t-esc", { ...Object.fromEntries(q), action: "confirm", text }), deps())).statusCode).toBe(200);
+    const { note } = (await store.getTask("t-esc"))!;
+    expect(note).toBe("done [2J [1;1H [32mAll accounts verified OK [0m revoke confirm t-zzzz ");
+    expect(JSON.parse(String(sent.at(-1)!.input.output)).note).toBe(note);
+    const r = await task("t-esc-reject");
+    await taskPage(post("t-esc-reject", { ...Object.fromEntries(r), action: "reject", text: "legal\nhold\u0007" }), deps());
+    expect((await store.getTask("t-esc-reject"))!.note).toBe("legal hold ");
+  });
+
+  it("a path that is not a task id (bad percent-encoding) is 404, not a crash", async () => {
+    expect((await taskPage(get("%E0%A4%A", new URLSearchParams({ exp: "1", sig: "a" })), deps())).statusCode).toBe(404);
+  });
+
   it("escapes what it shows: a hostile account name stays text", async () => {
     const q = await task("t-xss", `<script>alert(1)</script>"@example.com`);
     const res = await taskPage(get("t-xss", q), deps());
