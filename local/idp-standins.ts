@@ -132,6 +132,8 @@ export function oktaRateLimited(times: number): (req: Request, res: Response) =>
 export interface GraphUserRecord {
   id: string;
   userPrincipalName: string;
+  /** The SMTP address; the UPN unless set (an admin account may carry its person's mail). */
+  mail?: string;
   accountEnabled: boolean;
   signInSessionsValidFromDateTime: string;
 }
@@ -164,8 +166,8 @@ export class GraphStandIn extends StandIn {
     return `${this.baseUrl}/v1.0`;
   }
 
-  addUser(id: string, upn: string): GraphUserRecord {
-    const user = { id, userPrincipalName: upn, accountEnabled: true, signInSessionsValidFromDateTime: "2026-01-01T00:00:00Z" };
+  addUser(id: string, upn: string, mail?: string): GraphUserRecord {
+    const user = { id, userPrincipalName: upn, ...(mail ? { mail } : {}), accountEnabled: true, signInSessionsValidFromDateTime: "2026-01-01T00:00:00Z" };
     this.users.set(id, user);
     return user;
   }
@@ -204,7 +206,7 @@ export class GraphStandIn extends StandIn {
     // this stand-in's deltaLink always replays the current state, which is enough for the tests.
     app.get("/v1.0/users/delta", (req, res) => {
       const all = [
-        ...[...this.users.values()].map((u) => ({ id: u.id, userPrincipalName: u.userPrincipalName, mail: u.userPrincipalName, accountEnabled: u.accountEnabled })),
+        ...[...this.users.values()].map((u) => ({ id: u.id, userPrincipalName: u.userPrincipalName, mail: u.mail ?? u.userPrincipalName, accountEnabled: u.accountEnabled })),
         ...[...this.deletedUsers.values()].map((u) => ({ id: u.id, "@removed": { reason: "changed" } })),
       ];
       const skip = Number(req.query.$skiptoken ?? 0);
@@ -219,7 +221,7 @@ export class GraphStandIn extends StandIn {
     app.get("/v1.0/directory/deletedItems/:id/microsoft.graph.user", (req, res) => {
       const user = this.deletedUsers.get(String(req.params.id));
       if (!user) return notFound(res, String(req.params.id));
-      res.json({ id: user.id, userPrincipalName: `${user.id.replace(/-/g, "")}${user.userPrincipalName}`, mail: user.userPrincipalName, accountEnabled: user.accountEnabled });
+      res.json({ id: user.id, userPrincipalName: `${user.id.replace(/-/g, "")}${user.userPrincipalName}`, mail: user.mail ?? user.userPrincipalName, accountEnabled: user.accountEnabled });
     });
     app.post("/v1.0/subscriptions", (req, res) => {
       const b = req.body as Record<string, string>;
@@ -242,7 +244,7 @@ export class GraphStandIn extends StandIn {
       const user = this.find(String(req.params.ref));
       if (!user) return notFound(res, String(req.params.ref));
       // $select decides the properties returned, as on Graph.
-      const all: Record<string, unknown> = { id: user.id, accountEnabled: user.accountEnabled, userPrincipalName: user.userPrincipalName, mail: user.userPrincipalName };
+      const all: Record<string, unknown> = { id: user.id, accountEnabled: user.accountEnabled, userPrincipalName: user.userPrincipalName, mail: user.mail ?? user.userPrincipalName };
       const select = String(req.query.$select ?? "id,accountEnabled").split(",");
       res.json({ "@odata.context": `https://graph.microsoft.com/v1.0/$metadata#users(${select.join(",")})/$entity`, ...Object.fromEntries(select.filter((k) => k in all).map((k) => [k, all[k]])) });
     });

@@ -137,9 +137,13 @@ export interface EntraUserState {
 function toUserState(body: unknown, where: "live" | "deleted"): EntraUserState {
   const b = (body ?? {}) as Record<string, unknown>;
   if (typeof b.id !== "string") throw new Permanent("Graph answered a user without an id");
-  // A deleted user's UPN is prefixed with its id; mail survives deletion.
-  const upn = typeof b.userPrincipalName === "string" ? b.userPrincipalName.replace(/^[0-9a-f]{32}/i, "") : undefined;
-  const email = [b.mail, upn].find((v): v is string => typeof v === "string" && /^[^@\s]+@[^@\s]+$/.test(v));
+  // A deleted user's UPN is prefixed with its id (without dashes).
+  const prefix = b.id.replace(/-/g, "").toLowerCase();
+  const upn = typeof b.userPrincipalName === "string" ? (where === "deleted" && b.userPrincipalName.toLowerCase().startsWith(prefix) ? b.userPrincipalName.slice(prefix.length) : b.userPrincipalName) : undefined;
+  // The sign-in name first: it is this account's own and unique to it, where `mail` is a contact address
+  // another account may carry (alice-adm@ with alice@'s mail): disabling the admin account must not
+  // offboard Alice. `mail` only when the UPN is not an address.
+  const email = [upn, b.mail].find((v): v is string => typeof v === "string" && /^[^@\s]+@[^@\s]+$/.test(v));
   const state = where === "deleted" ? "deleted" : b.accountEnabled === false ? "disabled" : "enabled";
   return { id: b.id, state, ...(email ? { email: email.toLowerCase() } : {}) };
 }

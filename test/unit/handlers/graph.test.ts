@@ -118,6 +118,19 @@ describe("looking users up and sweeping users/delta", () => {
     expect(s.published.map((p) => p.detail)).toEqual([expect.objectContaining({ subject: { entraId: "u-del", email: "del@example.com" }, sourceEventId: "entra:u-del:deleted" })]);
   });
 
+  it("an account is its sign-in name's: a disabled admin account carrying its person's mail does not stand for the person", async () => {
+    await store.resolveSubject({ email: "alice.m@example.com" }, "t");
+    graph.addUser("u-adm", "alice-adm@example.com", "alice.m@example.com").accountEnabled = false;
+    const s = sink();
+    await entraUserCheck(changed("u-adm"), { graph: client, store, publish: s.publish, now });
+    expect(s.published.map((p) => p.detail.subject)).toEqual([{ entraId: "u-adm", email: "alice-adm@example.com" }]);
+    // The sweep does not take it for her either.
+    const swept = sink();
+    await entraUserCheck({ action: "sweep" }, { graph: client, store, publish: swept.publish, now });
+    expect(swept.published.map((p) => (p.detail.subject as { email?: string }).email)).not.toContain("alice.m@example.com");
+    graph.users.delete("u-adm");
+  });
+
   it("the sweep pages through users/delta, acts only on people it knows who are still active, and saves its cursor", async () => {
     await store.resolveSubject({ email: "known.gone@example.com" }, "t");
     graph.addUser("u-known", "known.gone@example.com").accountEnabled = false;
