@@ -58,7 +58,13 @@ export async function resolveTarget(opts: { aws?: boolean; dataDir?: string }): 
   const dataDir = opts.dataDir ?? process.env.REVOKE_DATA_DIR ?? ".data";
   const infoFile = join(dataDir, "runtime.json");
   if (!existsSync(infoFile)) throw new CliError(`no local runtime found in ${dataDir} (start one with \`npm start\`, or pass --aws)`);
-  const info = JSON.parse(readFileSync(infoFile, "utf8")) as { url: string; dynamoEndpoint: string; table: string; stateMachineArn: string; reconcileStateMachineArn?: string; catalogFile?: string };
+  type RuntimeInfo = { url: string; dynamoEndpoint: string; table: string; stateMachineArn: string; reconcileStateMachineArn?: string; catalogFile?: string };
+  let info: RuntimeInfo;
+  try {
+    info = JSON.parse(readFileSync(infoFile, "utf8")) as RuntimeInfo;
+  } catch {
+    throw new CliError(`${infoFile} is not readable as the local runtime's address file (restart the runtime with \`npm start\` to write it again)`);
+  }
   try {
     const res = await fetch(`${info.url}/health`, { signal: AbortSignal.timeout(2000) });
     if (!res.ok) throw new Error();
