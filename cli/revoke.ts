@@ -16,7 +16,7 @@ import { normalizePayload, type PayloadSource, SOURCES } from "../functions/norm
 import { reconcileExitCode, reconcileNow, reportMarkdown, storedReport } from "./reconcile";
 import { formatStatus, statusOf } from "./status";
 import { startAppRevocation } from "../functions/lib/app-revocation";
-import { parseUntil } from "../functions/lib/expiry";
+import { parseUntil, stillEnds } from "../functions/lib/expiry";
 import { brakeStatus, discardByHand, formatBrake, holdByHand, releaseByHand } from "./brake";
 import { CliError, catalogOf, resolveTarget, type Target } from "./target";
 
@@ -24,7 +24,9 @@ const program = new Command("revoke")
   .description("Departure control for JIT-provisioned access: revoke, verify, and keep evidence")
   .version((JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version, "--version", "print the version")
   .option("--aws", "act on the deployed stack (REVOKE_TABLE_NAME, REVOKE_EVENT_BUS_NAME, REVOKE_STATE_MACHINE_ARN)")
-  .option("--data-dir <dir>", "data folder of the local runtime", process.env.REVOKE_DATA_DIR ?? ".data")
+  .option("--data-dir <dir>", "data folder of the local runtime (or REVOKE_DATA_DIR)", process.env.REVOKE_DATA_DIR ?? ".data")
+  // Usage errors read like every other error of this command: one line, "revoke: …".
+  .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, "revoke: ")) })
   .exitOverride();
 
 /** JSON Lines of many webhook deliveries fit; a runaway input does not take the process down. */
@@ -51,8 +53,9 @@ program
   .option("--app <id>", "revoke only this app's account (repeat for several); the person stays active", (id: string, ids: string[]) => [...ids, id], [] as string[])
   .option("--dry-run", "print the plan, every account and what would be done to it; change nothing")
   .option("--wait", "wait for the run to finish and print its status")
+  .option("--unknown", "offboard someone this pipeline has never seen (closed at the IdPs; any later arrival is revoked at once)")
   .option("--json", "print JSON")
-  .action(async (opts: { subject: string; reason: string; app: string[]; dryRun?: boolean; wait?: boolean; json?: boolean }) => {
+  .action(async (opts: { subject: string; reason: string; app: string[]; dryRun?: boolean; wait?: boolean; unknown?: boolean; json?: boolean }) => {
     const detailCheck = IdentityDetail.safeParse({
       subject: { email: opts.subject },
       occurredAt: new Date().toISOString(),
@@ -91,8 +94,12 @@ program
     }
 
     const known = await target.store.findSubject(detail.subject);
+    if (!known && !opts.unknown) {
+      // A typo would otherwise record a departed stranger, and the tripwire would revoke whoever later arrives under that name.
+      throw new CliError(`no one is known as ${detail.subject.email} (check the spelling); to offboard someone this pipeline has never seen, add --unknown`);
+    }
     if (!known) {
-      process.stderr.write(`revoke: warning: no one known as ${detail.subject.email}; the run will find no app accounts (check the spelling)\n`);
+      process.stderr.write(`revoke: warning: no one known as ${detail.subject.email}; the run will find no app accounts, and any later arrival is revoked at once\n`);
     } else if (known.status === "OFFBOARDED" || known.status === "DEPARTING") {
       // Said up front: a departure for someone already offboarded starts no new run (replays never re-run).
       process.stderr.write(`revoke: ${detail.subject.email} is already ${known.status} (run ${known.currentRun ?? known.lastRun ?? "?"}); no new run will start\n`);
@@ -317,6 +324,11 @@ program
   .action(async (opts: { app: string[]; json?: boolean; show?: string | true }) => {
     const target = await resolveTarget(globals());
     if (opts.show && opts.app.length) throw new CliError("--show prints a stored report; --app starts a run", 2);
+    // With the catalog at hand (always locally; with REVOKE_CATALOG_FILE on AWS); else the run reports it.
+    const catalog = opts.app.length && target.catalogFile ? catalogOf(target) : undefined;
+    const strangers = opts.app.filter((id) => catalog && !catalog.apps.some((a) => a.id === id));
+    // Said before anything runs: a run for an app nobody has would only store a report of nothing.
+    if (strangers.length) throw new CliError(`no app ${strangers.join(", ")} in the catalog (${catalog!.apps.map((a) => a.id).join(", ")})`);
     const report = opts.show ? await storedReport(target, opts.show === true ? undefined : opts.show) : await reconcileNow(target, { apps: opts.app, actor: actorName() });
     out(opts.json ? JSON.stringify(report) : reportMarkdown(report));
     process.exitCode = reconcileExitCode(report);
@@ -351,7 +363,7 @@ brake
     const result = await releaseByHand(await resolveTarget(globals()), { by: actorName(), reason: opts.reason, heldIds: opts.held });
     if (opts.json) out(JSON.stringify(result));
     else {
-      if (!opts.held.length) out(`Brake released by ${actorName()}.`);
+      if (!opts.held.length) out(result.wasEngaged ? `Brake released by ${actorName()}.` : "The brake was not engaged (nothing changed about it).");
       out(result.released.length ? `Started ${result.released.length} held request(s): ${result.released.join(", ")}` : "Nothing held was started.");
       if (result.alreadyDecided.length) out(`Already discarded, not started: ${result.alreadyDecided.join(", ")}`);
     }
@@ -412,7 +424,9 @@ program
     if (!Number.isInteger(days) || days < 0 || days > 3650) throw new CliError("--days must be a whole number from 0 to 3650", 2);
     const target = await resolveTarget(globals());
     const now = Date.now();
-    const due = await target.store.listExpiries(new Date(now + days * 86_400_000).toISOString());
+    const listed = await target.store.listExpiries(new Date(now + days * 86_400_000).toISOString());
+    const ending = await Promise.all(listed.map(async (e) => stillEnds(await target.store.getAccount(e.subjectId, e.appId), e.expiresAt)));
+    const due = listed.filter((_, i) => ending[i]);
     const rows = await Promise.all(
       due.map(async (e) => ({ subject: (await target.store.getProfile(e.subjectId))?.emails[0] ?? e.subjectId, subjectId: e.subjectId, appId: e.appId, expiresAt: e.expiresAt, owner: e.owner, overdue: Date.parse(e.expiresAt) <= now, reminded: e.reminded })),
     );

@@ -71,9 +71,10 @@ export async function limitInForce(store: Store, settings: BrakeSettings): Promi
   if (settings.maxPercentOfActive === undefined) return { limit: settings.maxDepartures, basis: `${settings.maxDepartures} per ${settings.windowMinutes} min` };
   const active = await store.activeCount();
   const byShare = Math.floor((active * settings.maxPercentOfActive) / 100);
-  return byShare < settings.maxDepartures
-    ? { limit: byShare, basis: `${settings.maxPercentOfActive}% of ${active} active people per ${settings.windowMinutes} min` }
-    : { limit: settings.maxDepartures, basis: `${settings.maxDepartures} per ${settings.windowMinutes} min` };
+  const floor = Math.min(settings.minDepartures, settings.maxDepartures);
+  if (byShare >= settings.maxDepartures) return { limit: settings.maxDepartures, basis: `${settings.maxDepartures} per ${settings.windowMinutes} min` };
+  if (byShare < floor) return { limit: floor, basis: `${floor} per ${settings.windowMinutes} min (the least; ${settings.maxPercentOfActive}% of ${active} active people is ${byShare})` };
+  return { limit: byShare, basis: `${settings.maxPercentOfActive}% of ${active} active people per ${settings.windowMinutes} min` };
 }
 
 /**
@@ -171,7 +172,11 @@ export type BrakeReport = Awaited<ReturnType<typeof brakeReport>>;
  * request is released. With ids: only those are released and the brake stays as it is, for a wave that
  * is partly real. Returns the ids this call released (a request someone else decided first is not).
  */
-export async function releaseHeldRequests(store: Store, input: { by: string; reason: string; now: Date; heldIds?: string[] }): Promise<{ released: string[]; unknown: string[]; alreadyDecided: string[] }> {
+export async function releaseHeldRequests(
+  store: Store,
+  input: { by: string; reason: string; now: Date; heldIds?: string[] },
+): Promise<{ released: string[]; unknown: string[]; alreadyDecided: string[]; wasEngaged: boolean }> {
+  const wasEngaged = (await brakeState(store))?.state === "ENGAGED";
   const targets = await chosenHeld(store, input.heldIds);
   if (!input.heldIds?.length) await release(store, input);
   const released: string[] = [];
@@ -181,7 +186,7 @@ export async function releaseHeldRequests(store: Store, input: { by: string; rea
     if (h.state === "RELEASED" || (await decide(store, h.heldId, { state: "RELEASED", by: input.by, reason: input.reason, now: input.now }))) released.push(h.heldId);
     else alreadyDecided.push(h.heldId);
   }
-  return { released, unknown: targets.unknown, alreadyDecided };
+  return { released, unknown: targets.unknown, alreadyDecided, wasEngaged };
 }
 
 /** Drops held requests (a bad feed): nothing starts, and each person held is back where they were. */

@@ -292,6 +292,15 @@ describe("a real termination revokes JIT accounts and proves it", () => {
     const unknown = await runTs("cli/revoke.ts", ["--data-dir", dataDir, "status", "ghost@example.com"]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr.trim().split("\n")).toEqual(["revoke: no one known as ghost@example.com"]);
+
+    // A typo offboards no one (it would record a departed stranger whose later arrival the tripwire revokes).
+    const typo = await runTs("cli/revoke.ts", ["--data-dir", dataDir, "offboard", "--subject", "tes@example.com", "--reason", "compromised laptop", "--wait"]);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr.trim().split("\n")).toEqual(["revoke: no one is known as tes@example.com (check the spelling); to offboard someone this pipeline has never seen, add --unknown"]);
+    expect(await runtime.store.findSubject({ email: "tes@example.com" })).toBeUndefined();
+    const stranger = await runTs("cli/revoke.ts", ["--data-dir", dataDir, "offboard", "--subject", "stranger@example.com", "--reason", "contractor, never signed in", "--unknown", "--wait", "--json"]);
+    expect(stranger.code).toBe(0);
+    expect((await runtime.store.findSubject({ email: "stranger@example.com" }))?.status).toBe("OFFBOARDED");
   });
 
   it("a mover: leaving the Okta group that granted the CRM revokes the CRM alone; `revoke offboard --app` does the same by hand; the person stays", async () => {

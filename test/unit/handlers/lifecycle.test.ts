@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { brakeReport, brakeState, discardHeldRequests, engage, listHeld, RELEASED_NOTE, releaseHeldRequests } from "../../../functions/lib/brake";
 import { type Catalog, parseCatalog } from "../../../functions/lib/catalog";
 import { IdentityDetail } from "../../../functions/lib/events";
-import { expiryFor, parseUntil, reminderDue } from "../../../functions/lib/expiry";
+import { expiryFor, parseUntil, reminderDue, stillEnds } from "../../../functions/lib/expiry";
 import type { Notification } from "../../../functions/lib/notifier";
 import type { OffboardInput } from "../../../functions/lib/runs";
 import type { Store } from "../../../functions/lib/store";
@@ -204,6 +204,21 @@ describe("timed expiry", () => {
     expect((await store.findSubject({ email }))?.status).toBe("ACTIVE");
   });
 
+  it("an account kept by an owner's decision (RETAINED, a legal hold) is neither reminded of nor revoked at its end date", async () => {
+    const catalog = catalogWith();
+    const email = "ret@example.com";
+    await arrive(catalog, email, "lab"); // ends 2026-12-17T12:00Z
+    const { subjectId } = (await store.findSubject({ email }))!;
+    await store.setAccountState(subjectId, "lab", { state: "RETAINED", detail: "kept by the owner's decision: legal hold" });
+    const job = () => expireAccounts({ ...deps(catalog), notify: async (n) => void sent.push(n) });
+    clock = new Date("2026-12-16T12:00:00Z");
+    expect((await job()).reminded.filter((r) => r.subjectId === subjectId)).toEqual([]);
+    clock = new Date("2026-12-17T12:00:01Z");
+    expect((await job()).started.filter((r) => r.subjectId === subjectId)).toEqual([]);
+    expect(sent.filter((n) => n.text.includes(email))).toEqual([]);
+    expect(stillEnds(await store.getAccount(subjectId, "lab"), "2026-12-17T12:00:00.000Z")).toBe(false);
+  });
+
   it("an account created three days before its end gets the 7-day reminder at once and the 1-day one on its day, never a late 7-day one", () => {
     const end = "2026-12-06T12:00:00.000Z";
     expect(reminderDue(end, new Date("2026-12-03T12:00:00Z"), [7, 1], [])).toBe(7);
@@ -298,7 +313,7 @@ describe("the mass-departure brake trips, holds, and is released or discarded by
     expect(await releaseHeld(releaseEvent(wave3!.heldId), deps(catalog))).toMatchObject({ action: "ignored", reason: "the held request is HELD, not RELEASED" });
 
     const released = await releaseHeldRequests(store, { by: "oncall-1", reason: "wave3 is a real leaver", now: clock, heldIds: [wave3!.heldId, "held-nope"] });
-    expect(released).toEqual({ released: [wave3!.heldId], unknown: ["held-nope"], alreadyDecided: [] });
+    expect(released).toEqual({ released: [wave3!.heldId], unknown: ["held-nope"], alreadyDecided: [], wasEngaged: true });
     expect((await brakeState(store))?.state).toBe("ENGAGED"); // by id: the brake stays on for the rest
     // wave3 was offboarded by hand meanwhile (above): releasing the held departure starts no second run.
     for (let i = 0; i < 3; i++) expect((await releaseHeld(releaseEvent(wave3!.heldId), deps(catalog))).action).toBe("departure");
