@@ -1,5 +1,5 @@
 import { type AppRevocationDeps, startAppRevocation } from "../lib/app-revocation";
-import { reminderDue } from "../lib/expiry";
+import { reminderDue, stillEnds } from "../lib/expiry";
 import type { Notifier } from "../lib/notifier";
 import { logger } from "../lib/observability";
 
@@ -29,8 +29,7 @@ export async function expireAccounts(deps: ExpireDeps): Promise<ExpireOutcome> {
     const { subjectId, appId } = expiry;
     if (expiry.expiresAt <= now.toISOString()) {
       if (!(await deps.store.claimExpiry(expiry.sk, now.toISOString()))) continue;
-      const account = await deps.store.getAccount(subjectId, appId);
-      if (!account || account.state === "REVOKED" || account.state === "RETAINED" || account.expiresAt !== expiry.expiresAt) continue;
+      if (!stillEnds(await deps.store.getAccount(subjectId, appId), expiry.expiresAt)) continue;
       const started = await startAppRevocation(
         {
           subjectId,
@@ -45,6 +44,8 @@ export async function expireAccounts(deps: ExpireDeps): Promise<ExpireOutcome> {
     }
     const lead = reminderDue(expiry.expiresAt, now, leads, expiry.reminded);
     if (lead === undefined) continue;
+    // No "will be revoked" reminder for an account already revoked or kept.
+    if (!stillEnds(await deps.store.getAccount(subjectId, appId), expiry.expiresAt)) continue;
     if (!(await deps.store.markReminded(expiry, lead, leads))) continue;
     const profile = await deps.store.getProfile(subjectId);
     const who = profile?.emails[0] ?? subjectId;

@@ -1,5 +1,6 @@
 import type { AppEntry, ExpirySettings } from "./catalog";
 import type { IdentityDetail } from "./events";
+import type { Account } from "./store";
 
 const DAY_MS = 86_400_000;
 
@@ -45,4 +46,13 @@ export function parseUntil(value: string): string | undefined {
   const ms = Date.parse(dateOnly ? `${value}T23:59:59Z` : value);
   if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}/.test(value)) return undefined;
   return new Date(ms).toISOString();
+}
+
+/**
+ * An end date still ends something: the account is there, not already revoked, not kept by an owner's
+ * recorded decision (RETAINED: a legal hold is not undone by a calendar), and the date is still its own
+ * (an extension or a new arrival superseded the older one).
+ */
+export function stillEnds(account: Account | undefined, expiresAt: string): boolean {
+  return Boolean(account && account.state !== "REVOKED" && account.state !== "RETAINED" && account.expiresAt === expiresAt);
 }
