@@ -165,6 +165,11 @@ export const BrakeSettings = z.object({
   maxDepartures: z.number().int().min(1).default(25),
   /** Or more than this percentage of the active people the ledger knows (whichever trips first). */
   maxPercentOfActive: z.number().min(0.1).max(100).optional(),
+  /**
+   * The percentage never brings the limit below this many: in a small estate (or a ledger still filling
+   * up) 5% of a few dozen people is zero or one, and every ordinary leaver would be held.
+   */
+  minDepartures: z.number().int().min(1).default(3),
 });
 export type BrakeSettings = z.infer<typeof BrakeSettings>;
 
@@ -201,7 +206,7 @@ export const Catalog = z
     idp: IdpSettings.default({}),
     ingress: IngressSettings.default({}),
     notify: NotifySettings.default({}),
-    brake: BrakeSettings.default({ enabled: true, windowMinutes: 60, maxDepartures: 25 }),
+    brake: BrakeSettings.default({ enabled: true, windowMinutes: 60, maxDepartures: 25, minDepartures: 3 }),
     expiry: ExpirySettings.default({ privilegedDays: 30, reminderDays: [7, 1] }),
     reconcile: ReconcileSettings.default({ remediate: false }),
   })
