@@ -58,7 +58,10 @@ export async function hrHook(event: APIGatewayProxyEventV2, deps: HrHookDeps): P
     return json(401, { error: stale ?? "signature does not verify" });
   }
   let body: unknown;
-  if (/^\s*application\/x-www-form-urlencoded\s*(;|$)/i.test(event.headers?.["content-type"] ?? "")) {
+  // Our own events are JSON whatever the Content-Type says (`curl --data` labels everything a form); so
+  // is any body that starts like JSON. BambooHR's form format never does.
+  const looksLikeJson = /^\s*[{[]/.test(raw.bytes.subarray(0, 64).toString("utf8"));
+  if (hook === "bamboohr" && !looksLikeJson && /^\s*application\/x-www-form-urlencoded\s*(;|$)/i.test(event.headers?.["content-type"] ?? "")) {
     // BambooHR's form format: employees[0][fields][Status]=Terminated&… A delivery past the limits is
     // refused whole, never cut short (a termination at its end would be lost).
     try {

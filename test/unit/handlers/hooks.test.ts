@@ -83,6 +83,15 @@ describe("HR webhooks (HMAC-SHA256, timestamp window)", () => {
     expect(s.published).toEqual([]);
   });
 
+  it("JSON labelled as a form (curl --data's default) is read as the JSON it is, on both paths", async () => {
+    const s = sink();
+    const form = { "Content-Type": "application/x-www-form-urlencoded" };
+    expect((await hrHook(http("POST", "/hooks/hr", termination, { ...signHr(termination), ...form }), deps(s))).statusCode).toBe(200);
+    const bamboo = JSON.stringify({ employees: [{ action: "Deleted", fields: {}, id: "9", timestamp: "2026-12-03T10:00:00+0000" }] });
+    expect((await hrHook(http("POST", "/hooks/bamboohr", bamboo, { ...signBamboo(bamboo), ...form }), deps(s))).statusCode).toBe(200);
+    expect(s.published.map((p) => p.detail.sourceEventId)).toEqual(["hr:e1", "bamboohr:9:Deleted:2026-12-03T10:00:00.000Z"]);
+  });
+
   it("a cancellation of a pending termination becomes Identity.DepartureCancelled", async () => {
     const s = sink();
     const body = JSON.stringify({ type: "revoke.hr.termination.cancelled", eventId: "c1", cancelsEventId: "e1", employeeId: "E1", email: "a@example.com" });
