@@ -2,6 +2,7 @@ import * as z from "zod";
 import { ValidationError } from "../lib/errors";
 import { describeIssue } from "../lib/issues";
 import { DetailType } from "../lib/events";
+import { hasControlChars } from "../lib/text";
 import { plausibleEffectiveDate, toIsoTimestamp } from "../lib/time";
 import { mergeAll } from "./okta";
 import { canonical, emailOrUndefined, idString, isRecord, type Normalized, present, UNSAFE_ID_NUMBER } from "./types";
@@ -15,7 +16,8 @@ export const HR_TERMINATION_TYPE = "revoke.hr.termination";
 const idLike = z
   .union([z.string(), z.number().refine(Number.isSafeInteger, { message: UNSAFE_ID_NUMBER })])
   .transform((v) => String(v).trim())
-  .pipe(z.string().min(1));
+  // Refused here, so the reason names the field the sender wrote (eventId), not the one it becomes.
+  .pipe(z.string().min(1).refine((s) => !hasControlChars(s), { message: "must not contain control characters (newlines, escapes)" }));
 
 export const HrTermination = z.object({
   type: z.literal(HR_TERMINATION_TYPE),

@@ -26,7 +26,8 @@ function isCanonical(body: unknown): boolean {
 function normalizeCanonical(body: unknown): Normalized {
   const b = body as Record<string, unknown>;
   const parsed = CanonicalEvent.safeParse({ detailType: b["detail-type"] ?? b.detailType, detail: b.detail });
-  if (!parsed.success) throw new ValidationError(describeIssue(parsed.error, "canonical event"));
+  // Named as the sender spelled it: detail-type in the PutEvents shape.
+  if (!parsed.success) throw new ValidationError(describeIssue(parsed.error, "canonical event").replace(/\bdetailType\b/, "detail-type" in b ? "detail-type" : "detailType"));
   return { events: [parsed.data], ignored: [] };
 }
 

@@ -51,7 +51,8 @@ describe("generic HR termination (revoke.hr.termination)", () => {
 
   it("refuses control characters in ids (they would forge lines in terminals and owner messages) and blanks them in a reason", () => {
     for (const change of [{ employeeId: "4004\n  crm REVOKED" }, { eventId: "inj2\u001b[2J" }]) {
-      expect(() => normalizePayload({ ...base, ...change }, ctx), JSON.stringify(change)).toThrow(/control characters/);
+      // The reason names the field as the sender wrote it.
+      expect(() => normalizePayload({ ...base, ...change }, ctx), JSON.stringify(change)).toThrow(new RegExp(`^HR termination: ${Object.keys(change)[0]}: must not contain control characters`));
     }
     const { detail } = normalizePayload({ ...base, reason: "resigned\nlast day\u001b[2J" }, ctx).events[0]!;
     expect(detail.reason).toBe("resigned last day [2J");
@@ -170,7 +171,8 @@ describe("canonical events", () => {
     expect(normalizePayload({ detailType: "Identity.Departed", detail }, ctx).events).toHaveLength(1);
   });
   it("rejects an unknown detail-type or source, and a subject with no identifier", () => {
-    expect(() => normalizePayload({ "detail-type": "Identity.Exploded", detail }, ctx)).toThrow(ValidationError);
+    expect(() => normalizePayload({ "detail-type": "Identity.Exploded", detail }, ctx)).toThrow(/^canonical event: detail-type: /);
+    expect(() => normalizePayload({ detailType: "Identity.Exploded", detail }, ctx)).toThrow(/^canonical event: detailType: /);
     expect(() => normalizePayload({ "detail-type": "Identity.Departed", detail: { ...detail, source: "mars" } }, ctx)).toThrow(ValidationError);
     expect(() => normalizePayload({ "detail-type": "Identity.Departed", detail: { ...detail, subject: {} } }, ctx)).toThrow(/at least one identifier/);
   });
