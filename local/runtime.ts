@@ -1,5 +1,5 @@
 import "./log-level";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { loadCatalogFile } from "../functions/lib/catalog";
@@ -159,6 +159,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         server.closeAllConnections();
       });
       await dynamo.close();
+      // The CLI then says plainly that no runtime is there, instead of trying a dead address.
+      rmSync(runtimeInfoFile(dataDir), { force: true });
     },
   };
 }
