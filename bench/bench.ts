@@ -1,9 +1,11 @@
 /**
- * `npm run bench -- [--users N] [--apps M] [--api-latency-ms L] [--rate-limit R] [--json]`
+ * `npm run bench -- [--users N] [--apps M] [--api-latency-ms L] [--rate-limit R] [--arrival-rate D] [--json]`
  *
  * Drives N departures across M SCIM apps (real scimmy servers with injected latency L and, when R is
  * given, a per-app limit of R requests per minute that the pipeline must keep) through the local
- * runtime, and prints what it measured. With --json the last line is one JSON object.
+ * runtime, and prints what it measured. The departures arrive all at once (a mass departure: the
+ * throughput case), or D a second (a steady stream the engine keeps up with: the latency case).
+ * With --json the last line is one JSON object.
  * Figures are measured on this machine; the AWS cost is an estimate whose prices and assumptions are
  * printed with it.
  */
@@ -12,6 +14,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
 import { FUNCTION_ENTRIES } from "../functions/lib/rules";
@@ -25,6 +28,7 @@ const { values } = parseArgs({
     apps: { type: "string", default: "3" },
     "api-latency-ms": { type: "string", default: "0" },
     "rate-limit": { type: "string" },
+    "arrival-rate": { type: "string" },
     json: { type: "boolean", default: false },
   },
 });
@@ -32,7 +36,10 @@ const users = Number(values.users);
 const appCount = Number(values.apps);
 const latencyMs = Number(values["api-latency-ms"]);
 const rateLimit = values["rate-limit"] ? Number(values["rate-limit"]) : undefined;
-for (const [name, n] of Object.entries({ users, apps: appCount, "api-latency-ms": latencyMs, ...(rateLimit !== undefined ? { "rate-limit": rateLimit } : {}) })) {
+/** Departures sent per second; absent: all at once. */
+const arrivalRate = values["arrival-rate"] ? Number(values["arrival-rate"]) : undefined;
+const optional = { ...(rateLimit !== undefined ? { "rate-limit": rateLimit } : {}), ...(arrivalRate !== undefined ? { "arrival-rate": arrivalRate } : {}) };
+for (const [name, n] of Object.entries({ users, apps: appCount, "api-latency-ms": latencyMs, ...optional })) {
   if (!Number.isInteger(n) || n < 0 || (name !== "api-latency-ms" && n < 1)) {
     process.stderr.write(`bench: --${name} must be a whole number${name === "api-latency-ms" ? "" : " of at least 1"}\n`);
     process.exit(2);
@@ -99,14 +106,18 @@ async function main() {
     }
     const transitionsBefore = runtime.sfn.transitions;
     const invocationsBefore = runtime.lambdas.invocations;
-    const scimBefore = (await fleet.stats()).requests;
+    const { requests: scimBefore, cpuMicros: scimCpuBefore } = await fleet.stats();
     const dynamoBefore = await runtime.dynamoRequestCounts();
+    const cpuBefore = process.cpuUsage();
+    const eluBefore = performance.eventLoopUtilization();
 
-    say(`Sending ${users} HR terminations…`);
+    say(`Sending ${users} HR terminations${arrivalRate ? `, ${arrivalRate} a second` : " at once"}…`);
     const sentAt = new Map<string, number>();
     const started = Date.now();
     await Promise.all(
       emails.map(async (email, i) => {
+        // Open loop: each departure is sent at its own time, however far behind the engine is.
+        if (arrivalRate) await new Promise((r) => setTimeout(r, started + (i / arrivalRate) * 1000 - Date.now()));
         sentAt.set(email, Date.now());
         const res = await fetch(`${runtime.url}/events`, {
           method: "POST",
@@ -119,6 +130,8 @@ async function main() {
     await runtime.idle();
     const wallMs = Date.now() - started;
     clearInterval(sampler);
+    const cpu = process.cpuUsage(cpuBefore);
+    const mainThreadBusy = performance.eventLoopUtilization(eluBefore).utilization;
     const dynamoAfter = await runtime.dynamoRequestCounts();
 
     const perOffboarding: number[] = [];
@@ -127,6 +140,10 @@ async function main() {
     // latency, which is the engine's: queueing, transitions, handlers, the table.
     const downstream: number[] = [];
     const engineOverhead: number[] = [];
+    // Time spent waiting for an app's rate limit before a call: imposed by the downstream's limit, not
+    // by the engine; the overhead beyond it is what the engine itself added.
+    const rateLimitWait: number[] = [];
+    const engineOverheadBeyondLimits: number[] = [];
     const statuses: Record<string, number> = {};
     for (const email of emails) {
       const profile = await runtime.store.findSubject({ email });
@@ -138,12 +155,16 @@ async function main() {
         if (!r.verifiedAt) continue;
         const latency = Date.parse(r.verifiedAt) - sent;
         const calls = (r.evidence ?? []).reduce((n, e) => n + (typeof e.ms === "number" ? e.ms : 0), 0);
+        const waited = (r.evidence ?? []).reduce((n, e) => n + (typeof e.waitedMs === "number" ? e.waitedMs : 0), 0);
         perAccount.push(latency);
         downstream.push(calls);
         engineOverhead.push(latency - calls);
+        rateLimitWait.push(waited);
+        engineOverheadBeyondLimits.push(latency - calls - waited);
       }
     }
     const downstreamStats = await fleet.stats();
+    const scimAppsCpuMs = (downstreamStats.cpuMicros - scimCpuBefore) / 1000;
     const scimCalls = downstreamStats.requests - scimBefore;
     const callsPerApp = scimCalls / appCount;
     // The least wall time the apps' limits allow: every app can take R calls a minute, in parallel.
@@ -169,13 +190,16 @@ async function main() {
       apps: appCount,
       apiLatencyMs: latencyMs,
       rateLimitPerMinute: rateLimit ?? null,
+      /** Departures sent per second; null: all at once. */
+      arrivalRatePerSecond: arrivalRate ?? null,
       outcomes: statuses,
       wallMs,
       offboardingsPerSecond: Number(((users / wallMs) * 1000).toFixed(2)),
       accountsRevokedPerSecond: Number(((perAccount.length / wallMs) * 1000).toFixed(2)),
       departureToVerifiedMs: { perAccount: stats(perAccount), perOffboarding: stats(perOffboarding) },
       downstreamMs: { perAccount: stats(downstream) },
-      engineOverheadMs: { perAccount: stats(engineOverhead) },
+      engineOverheadMs: { perAccount: stats(engineOverhead), perAccountBeyondRateLimitWaits: stats(engineOverheadBeyondLimits) },
+      rateLimitWaitMs: { perAccount: stats(rateLimitWait) },
       rateLimitFloorMs: floorMs === null ? null : Math.round(floorMs),
       wallToFloorRatio: floorMs ? Number((wallMs / floorMs).toFixed(3)) : null,
       scimCallsPerAccount: Number((scimCalls / (users * appCount)).toFixed(2)),
@@ -193,18 +217,31 @@ async function main() {
         assumptions: "Step Functions Standard $0.025/1k transitions; Lambda arm64 $0.20/1M requests + $0.0000133334/GB-s at 256 MB x 150 ms; DynamoDB and EventBridge not included",
       },
       peakRssMb: Math.round(peakRss / 1024 / 1024),
+      /**
+       * CPU time over the measured window, per account revoked: the runtime's process (engine, handlers
+       * and dynalite's thread) and the stand-in SCIM apps' process, which share this machine's cores.
+       */
+      cpuMsPerAccount: {
+        runtime: Number(((cpu.user + cpu.system) / 1000 / Math.max(1, perAccount.length)).toFixed(2)),
+        scimApps: Number((scimAppsCpuMs / Math.max(1, perAccount.length)).toFixed(2)),
+      },
+      /** How busy the runtime's main thread (engine and handlers; dynalite has its own) was: near 100, it is the bottleneck. */
+      runtimeMainThreadBusyPercent: Math.round(mainThreadBusy * 100),
       /** The SCIM apps' own process, at the end (not part of the runtime). */
       scimAppsRssMb: Math.round(downstreamStats.rssBytes / 1024 / 1024),
       bundleBytes: bundles,
     };
+    if (process.env.BENCH_DUMP_OPS) for (const [k, v] of Object.entries(dynamoByOperation).sort((a, b) => b[1] - a[1])) say(`  ${v}  ${k}`);
     say(`\n${users} offboardings × ${appCount} apps in ${wallMs} ms: ${JSON.stringify(statuses)}`);
     say(`departure → verified per account: p50 ${summary.departureToVerifiedMs.perAccount.p50} ms, p95 ${summary.departureToVerifiedMs.perAccount.p95} ms, p99 ${summary.departureToVerifiedMs.perAccount.p99} ms`);
     say(`per offboarding: p50 ${summary.departureToVerifiedMs.perOffboarding.p50} ms, p99 ${summary.departureToVerifiedMs.perOffboarding.p99} ms; ${summary.offboardingsPerSecond} offboardings/s, ${summary.accountsRevokedPerSecond} accounts/s`);
     if (floorMs) say(`rate-limit floor ${Math.round(floorMs)} ms; wall / floor ${summary.wallToFloorRatio}`);
     say(`engine overhead per account (latency minus its SCIM calls' time): p50 ${summary.engineOverheadMs.perAccount.p50} ms, p99 ${summary.engineOverheadMs.perAccount.p99} ms; SCIM calls p50 ${summary.downstreamMs.perAccount.p50} ms`);
+    if (summary.rateLimitWaitMs.perAccount.max > 0) say(`waits for the apps' rate limits per account: p50 ${summary.rateLimitWaitMs.perAccount.p50} ms, p99 ${summary.rateLimitWaitMs.perAccount.p99} ms; engine overhead beyond them p99 ${summary.engineOverheadMs.perAccountBeyondRateLimitWaits.p99} ms`);
     say(`per offboarding: ${summary.stateTransitionsPerOffboarding} state transitions, ${summary.lambdaInvocationsPerOffboarding} Lambda invocations, ${summary.scimCallsPerAccount} SCIM calls per account`);
     say(`DynamoDB per offboarding: ${summary.dynamoDbPerOffboarding.reads} reads, ${summary.dynamoDbPerOffboarding.writes} writes ${JSON.stringify(summary.dynamoDbPerOffboarding.byOperation)}`);
     say(`estimated AWS cost per 1,000 offboardings: $${summary.estimatedAwsCostPer1000Offboardings.usd} (${summary.estimatedAwsCostPer1000Offboardings.assumptions})`);
+    say(`CPU per account: runtime ${summary.cpuMsPerAccount.runtime} ms, SCIM apps ${summary.cpuMsPerAccount.scimApps} ms; runtime main thread busy ${summary.runtimeMainThreadBusyPercent}%`);
     say(`peak RSS ${summary.peakRssMb} MB; largest bundle ${Math.max(...Object.values(bundles))} bytes`);
     if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   } finally {

@@ -10,6 +10,10 @@ type Command = { type: "seed"; emails: string[] } | { type: "requests" } | { typ
 
 const { tokens, latencyMs } = JSON.parse(process.env.SCIM_FLEET ?? "{}") as { tokens: string[]; latencyMs: number };
 const apps = await Promise.all(tokens.map((token) => new ScimApp({ token, latencyMs }).start()));
+const cpuMicros = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
 const send = (message: unknown) => process.send?.(message);
 send({ type: "started", baseUrls: apps.map((a) => a.baseUrl) });
 
@@ -18,7 +22,7 @@ process.on("message", async (command: Command) => {
     for (const app of apps) for (const email of command.emails) app.jitCreate(email);
     send({ type: "seeded", count: command.emails.length });
   } else if (command.type === "requests") {
-    send({ type: "requests", count: apps.reduce((n, a) => n + a.requests.length, 0), rssBytes: process.memoryUsage().rss });
+    send({ type: "requests", count: apps.reduce((n, a) => n + a.requests.length, 0), rssBytes: process.memoryUsage().rss, cpuMicros: cpuMicros() });
   } else if (command.type === "stop") {
     for (const app of apps) await app.stop();
     send({ type: "stopped" });

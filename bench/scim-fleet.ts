@@ -32,10 +32,11 @@ export class ScimFleet {
     await ScimFleet.next(this.child, "seeded");
   }
 
-  async stats(): Promise<{ requests: number; rssBytes: number }> {
+  /** Requests served so far, the process's resident memory, and the CPU time it has used (user + system). */
+  async stats(): Promise<{ requests: number; rssBytes: number; cpuMicros: number }> {
     this.child.send({ type: "requests" });
     const m = await ScimFleet.next(this.child, "requests");
-    return { requests: Number(m.count), rssBytes: Number(m.rssBytes) };
+    return { requests: Number(m.count), rssBytes: Number(m.rssBytes), cpuMicros: Number(m.cpuMicros) };
   }
 
   async stop(): Promise<void> {

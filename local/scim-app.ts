@@ -25,29 +25,42 @@ interface AppContext {
   deactivations: Map<string, number>;
 }
 
+/** Each record's names, lower-cased once: records are replaced, never changed in place, on every write. */
+const lookupKeys = new WeakMap<UserRecord, { userName: string; emails: string[] }>();
+function keysOf(user: UserRecord) {
+  let keys = lookupKeys.get(user);
+  if (!keys) {
+    const emails = Array.isArray(user.emails) ? (user.emails as Array<{ value?: unknown }>).map((e) => String(e?.value).toLowerCase()) : [];
+    lookupKeys.set(user, (keys = { userName: String(user.userName).toLowerCase(), emails }));
+  }
+  return keys;
+}
+
 /**
  * A provider looks a user up by name through an index, not by running its filter over every record.
  * For the lookups the pipeline makes (`userName eq`, `emails.value eq`, or ORs of them), only the
  * records whose value is equal ignoring case can match, so scimmy's own filter runs on those alone: the
  * same answer as the full scan, without coercing thousands of records per request under load.
  */
-function lookupCandidates(filter: unknown, all: UserRecord[]): UserRecord[] {
-  if (!Array.isArray(filter) || filter.length === 0) return all;
+function lookupCandidates(filter: unknown, users: Map<string, UserRecord>): UserRecord[] {
+  const all = () => [...users.values()];
+  if (!Array.isArray(filter) || filter.length === 0) return all();
   const wanted = { userName: new Set<string>(), email: new Set<string>() };
   for (const group of filter as Array<Record<string, unknown>>) {
     const keys = Object.keys(group);
-    if (keys.length !== 1) return all;
+    if (keys.length !== 1) return all();
     const [key] = keys as [string];
     const expr = key === "userName" ? group.userName : key === "emails" ? (group.emails as Record<string, unknown> | undefined)?.value : undefined;
-    if (key === "emails" && Object.keys(group.emails as object).length !== 1) return all;
-    if (!Array.isArray(expr) || expr[0] !== "eq" || typeof expr[1] !== "string") return all;
+    if (key === "emails" && Object.keys(group.emails as object).length !== 1) return all();
+    if (!Array.isArray(expr) || expr[0] !== "eq" || typeof expr[1] !== "string") return all();
     wanted[key === "userName" ? "userName" : "email"].add(expr[1].toLowerCase());
   }
-  return all.filter(
-    (u) =>
-      wanted.userName.has(String(u.userName).toLowerCase()) ||
-      (Array.isArray(u.emails) && (u.emails as Array<{ value?: unknown }>).some((e) => wanted.email.has(String(e?.value).toLowerCase()))),
-  );
+  const candidates: UserRecord[] = [];
+  for (const user of users.values()) {
+    const keys = keysOf(user);
+    if (wanted.userName.has(keys.userName) || keys.emails.some((e) => wanted.email.has(e))) candidates.push(user);
+  }
+  return candidates;
 }
 
 let declared = false;
@@ -80,8 +93,7 @@ function declareUserResource() {
         if (!user) throw new SCIMMY.Types.Error(404, "noTarget", `Resource ${resource.id} not found`);
         return user;
       }
-      const all = [...users.values()];
-      return resource.filter ? resource.filter.match(lookupCandidates(resource.filter, all)) : all;
+      return resource.filter ? resource.filter.match(lookupCandidates(resource.filter, users)) : [...users.values()];
     })
     .degress((resource, ctx) => {
       const { users, deactivations } = ctx as AppContext;
