@@ -1,4 +1,5 @@
 import type { Context } from "aws-lambda";
+import PQueue from "p-queue";
 import { FUNCTION_ENTRIES, type FunctionName } from "../functions/lib/rules";
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
@@ -29,28 +30,26 @@ export function fakeContext(functionName: string): Context {
 export class LocalLambdas {
   private readonly loaded = new Map<string, Handler>();
   invocations = 0;
-  private active = 0;
-  private readonly queue: Array<() => void> = [];
+  private readonly slots: PQueue;
 
   /**
-   * At most `maxConcurrent` handlers run at once, the rest wait their turn in order: the local
-   * counterpart of Lambda's concurrency limit. On two cores, a thousand departures arriving together
-   * would otherwise run a thousand handlers at once, each slowed by all the others until their own
-   * downstream calls time out; in order, the first departures finish first and the engine keeps pace.
+   * At most `maxConcurrent` handlers run at once: the local counterpart of Lambda's concurrency limit.
+   * On two cores, a thousand departures arriving together would otherwise run a thousand handlers at
+   * once, each slowed by all the others until their own downstream calls time out. Waiting calls are
+   * served by priority (see `invoke`), so the oldest offboardings finish first instead of all of them
+   * crawling forward together, each holding its state in memory until the very end.
    */
-  constructor(private readonly maxConcurrent = 128) {}
+  constructor(maxConcurrent = 128) {
+    this.slots = new PQueue({ concurrency: maxConcurrent });
+  }
 
-  async invoke(name: FunctionName, event: unknown): Promise<unknown> {
-    if (this.active >= this.maxConcurrent) await new Promise<void>((resolve) => this.queue.push(resolve));
-    else this.active++;
-    try {
-      return await this.run(name, event);
-    } finally {
-      // The slot passes straight to the next in line, or is freed.
-      const next = this.queue.shift();
-      if (next) next();
-      else this.active--;
-    }
+  /**
+   * `priority`: higher is served first. Calls from outside a state machine (HTTP, the bus, the
+   * scheduler) come first: they are short and feed everything else. A state machine's calls pass their
+   * execution's priority, which falls with each execution started (older work first).
+   */
+  invoke(name: FunctionName, event: unknown, priority = Number.MAX_SAFE_INTEGER): Promise<unknown> {
+    return this.slots.add(() => this.run(name, event), { priority });
   }
 
   private async run(name: FunctionName, event: unknown): Promise<unknown> {

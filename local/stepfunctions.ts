@@ -10,7 +10,8 @@ import type { Store } from "../functions/lib/store";
 /** What the engine needs of the store and of the functions: the real ones, or stubs in ASL tests. */
 export type ExecutionRegistry = Pick<Store, "putIfAbsent" | "getItem" | "putItem" | "queryPrefix">;
 export interface FunctionInvoker {
-  invoke(name: FunctionName, event: unknown): Promise<unknown>;
+  /** `priority`: higher is served first when handlers are all busy. */
+  invoke(name: FunctionName, event: unknown, priority?: number): Promise<unknown>;
 }
 
 const REGION = "us-east-1";
@@ -197,6 +198,8 @@ export class LocalStepFunctions {
   private readonly running = new Map<string, Promise<void>>();
   readonly tokens = new TaskTokens();
   transitions = 0;
+  /** Executions launched so far: each one's handler calls wait behind those of every older one. */
+  private launched = 0;
 
   constructor(
     private readonly store: ExecutionRegistry,
@@ -263,10 +266,11 @@ export class LocalStepFunctions {
   }
 
   private launch(machine: Machine, record: ExecutionRecord) {
+    const priority = -++this.launched;
     const invokeTask = async (parameters: JSONValue): Promise<JSONValue> => {
       const { FunctionName, Payload } = parameters as { FunctionName: string; Payload: unknown };
       const fn = String(FunctionName).split(":").pop() as FunctionName;
-      const result = (await this.lambdas.invoke(fn, Payload)) as JSONValue;
+      const result = (await this.lambdas.invoke(fn, Payload, priority)) as JSONValue;
       return { Payload: result ?? null, StatusCode: 200, ExecutedVersion: "$LATEST" };
     };
     // `.waitForTaskToken`: mint the token, hand it to the function, then wait for an answer to it.
@@ -275,7 +279,7 @@ export class LocalStepFunctions {
       const token = `local-${randomUUID()}`;
       const payload = replaceDeep(Payload, TOKEN_PLACEHOLDER, token) as Record<string, unknown>;
       const answered = this.tokens.open(token, Number(payload.heartbeatSeconds) || undefined, Number(payload.timeoutSeconds) || undefined);
-      await this.lambdas.invoke(String(FunctionName).split(":").pop() as FunctionName, payload);
+      await this.lambdas.invoke(String(FunctionName).split(":").pop() as FunctionName, payload, priority);
       return answered;
     };
     const overrides = Object.fromEntries(machine.taskStates.map((s) => [s, machine.waitStates.has(s) ? waitForToken : invokeTask]));
