@@ -48,8 +48,8 @@ export class LocalLambdas {
    * scheduler) come first: they are short and feed everything else. A state machine's calls pass their
    * execution's priority, which falls with each execution started (older work first).
    */
-  invoke(name: FunctionName, event: unknown, priority = Number.MAX_SAFE_INTEGER): Promise<unknown> {
-    return this.slots.add(() => this.run(name, event), { priority });
+  invoke(name: FunctionName, event: unknown, priority = Number.MAX_SAFE_INTEGER, timeoutMs?: number): Promise<unknown> {
+    return this.slots.add(() => (timeoutMs === undefined ? this.run(name, event) : withTimeout(this.run(name, event), timeoutMs)), { priority });
   }
 
   private async run(name: FunctionName, event: unknown): Promise<unknown> {
@@ -64,4 +64,16 @@ export class LocalLambdas {
     this.invocations++;
     return handler(event, fakeContext(name));
   }
+}
+
+/**
+ * A Task state's TimeoutSeconds, counted from when its handler starts: States.Timeout, as Step Functions
+ * names it. The handler cannot be stopped (Lambda would stop it); its slot is given back all the same.
+ */
+export function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`the task did not finish within ${timeoutMs / 1000} s`), { name: "States.Timeout" })), timeoutMs);
+  });
+  return Promise.race([work, timedOut]).finally(() => clearTimeout(timer));
 }

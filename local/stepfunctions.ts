@@ -10,8 +10,11 @@ import type { Store } from "../functions/lib/store";
 /** What the engine needs of the store and of the functions: the real ones, or stubs in ASL tests. */
 export type ExecutionRegistry = Pick<Store, "putIfAbsent" | "getItem" | "putItem" | "queryPrefix">;
 export interface FunctionInvoker {
-  /** `priority`: higher is served first when handlers are all busy. */
-  invoke(name: FunctionName, event: unknown, priority?: number): Promise<unknown>;
+  /**
+   * `priority`: higher is served first when handlers are all busy. `timeoutMs`: how long the handler
+   * may run once it has a slot (the time it waited for one is not its own).
+   */
+  invoke(name: FunctionName, event: unknown, priority?: number, timeoutMs?: number): Promise<unknown>;
 }
 
 const REGION = "us-east-1";
@@ -161,6 +164,8 @@ interface Machine {
   definition: Record<string, unknown>;
   taskStates: string[];
   waitStates: Set<string>;
+  /** Task states' own TimeoutSeconds, enforced from the moment their handler runs (see register). */
+  taskTimeouts: Map<string, number>;
   retryStates: string[];
   /**
    * Built (and validated) once per definition: the validator compiles its JSON schemas on every
@@ -216,9 +221,19 @@ export class LocalStepFunctions {
     const definition = JSON.parse(text) as Record<string, unknown>;
     const taskStates: string[] = [];
     const waitStates = new Set<string>();
+    const taskTimeouts = new Map<string, number>();
     const retryStates: string[] = [];
     walkStates(definition, (stateName, state) => {
       if (state.Type === "Task") taskStates.push(stateName);
+      if (state.Type === "Task" && !String(state.Resource).endsWith(".waitForTaskToken")) {
+        // A Task's TimeoutSeconds bounds its work. Locally the engine would also count the time the call
+        // waited for a free handler (the local stand-in for Lambda's concurrency limit: on AWS a throttled
+        // call fails fast and is retried, it does not eat the task's time), and it times out at 60 s
+        // where AWS's default is 99,999,999 s. So the engine's timer is lifted, and the handler's own
+        // time is bounded by LocalLambdas instead, with the same States.Timeout error.
+        if (typeof state.TimeoutSeconds === "number") taskTimeouts.set(stateName, state.TimeoutSeconds);
+        state.TimeoutSeconds = 24 * 86_400;
+      }
       if (state.Type === "Task" && String(state.Resource).endsWith(".waitForTaskToken")) {
         waitStates.add(stateName);
         // aws-local-stepfunctions reads TimeoutSecondsPath from the state's effective Parameters, where
@@ -233,7 +248,7 @@ export class LocalStepFunctions {
       if (state.Retry) retryStates.push(stateName);
     });
     const stateMachine = new StateMachine(definition as never, { validationOptions: { checkPaths: true } });
-    this.machines.set(localStateMachineArn(name), { name, definition, taskStates, waitStates, retryStates, stateMachine });
+    this.machines.set(localStateMachineArn(name), { name, definition, taskStates, waitStates, taskTimeouts, retryStates, stateMachine });
   }
 
   private machine(arn: string): Machine {
@@ -267,10 +282,11 @@ export class LocalStepFunctions {
 
   private launch(machine: Machine, record: ExecutionRecord) {
     const priority = -++this.launched;
-    const invokeTask = async (parameters: JSONValue): Promise<JSONValue> => {
+    const invokeTask = (stateName: string) => async (parameters: JSONValue): Promise<JSONValue> => {
       const { FunctionName, Payload } = parameters as { FunctionName: string; Payload: unknown };
       const fn = String(FunctionName).split(":").pop() as FunctionName;
-      const result = (await this.lambdas.invoke(fn, Payload, priority)) as JSONValue;
+      const timeoutSeconds = machine.taskTimeouts.get(stateName);
+      const result = (await this.lambdas.invoke(fn, Payload, priority, timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000)) as JSONValue;
       return { Payload: result ?? null, StatusCode: 200, ExecutedVersion: "$LATEST" };
     };
     // `.waitForTaskToken`: mint the token, hand it to the function, then wait for an answer to it.
@@ -282,7 +298,7 @@ export class LocalStepFunctions {
       await this.lambdas.invoke(String(FunctionName).split(":").pop() as FunctionName, payload, priority);
       return answered;
     };
-    const overrides = Object.fromEntries(machine.taskStates.map((s) => [s, machine.waitStates.has(s) ? waitForToken : invokeTask]));
+    const overrides = Object.fromEntries(machine.taskStates.map((s) => [s, machine.waitStates.has(s) ? waitForToken : invokeTask(s)]));
     const retryIntervalOverrides =
       this.options.retryIntervalMs === undefined ? undefined : Object.fromEntries(machine.retryStates.map((s) => [s, this.options.retryIntervalMs!]));
     const sm = machine.stateMachine;
