@@ -145,13 +145,23 @@ async function main() {
     const rateLimitWait: number[] = [];
     const engineOverheadBeyondLimits: number[] = [];
     const statuses: Record<string, number> = {};
+    /** Why runs did not end OFFBOARDED and accounts were not revoked, by reason (numbers blanked so alike reasons count together). */
+    const failureReasons: Record<string, number> = {};
     for (const email of emails) {
       const profile = await runtime.store.findSubject({ email });
       const run = profile?.lastRun ? await runtime.store.getRun(profile.subjectId, profile.lastRun) : undefined;
       statuses[run?.status ?? "MISSING"] = (statuses[run?.status ?? "MISSING"] ?? 0) + 1;
+      if (run?.status !== "OFFBOARDED") {
+        const reason = `run ${run?.status ?? "missing"}: ${(run?.summary ?? "").replace(/\d+/g, "N").slice(0, 200)}`;
+        failureReasons[reason] = (failureReasons[reason] ?? 0) + 1;
+      }
       const sent = sentAt.get(email)!;
       if (run?.completedAt) perOffboarding.push(Date.parse(run.completedAt) - sent);
       for (const r of run?.results ?? []) {
+        if (r.state !== "REVOKED") {
+          const reason = (r.detail ?? r.state).replace(/\d+/g, "N").slice(0, 200);
+          failureReasons[reason] = (failureReasons[reason] ?? 0) + 1;
+        }
         if (!r.verifiedAt) continue;
         const latency = Date.parse(r.verifiedAt) - sent;
         const calls = (r.evidence ?? []).reduce((n, e) => n + (typeof e.ms === "number" ? e.ms : 0), 0);
@@ -193,6 +203,7 @@ async function main() {
       /** Departures sent per second; null: all at once. */
       arrivalRatePerSecond: arrivalRate ?? null,
       outcomes: statuses,
+      failureReasons,
       wallMs,
       offboardingsPerSecond: Number(((users / wallMs) * 1000).toFixed(2)),
       accountsRevokedPerSecond: Number(((perAccount.length / wallMs) * 1000).toFixed(2)),
@@ -233,6 +244,7 @@ async function main() {
     };
     if (process.env.BENCH_DUMP_OPS) for (const [k, v] of Object.entries(dynamoByOperation).sort((a, b) => b[1] - a[1])) say(`  ${v}  ${k}`);
     say(`\n${users} offboardings × ${appCount} apps in ${wallMs} ms: ${JSON.stringify(statuses)}`);
+    for (const [reason, n] of Object.entries(failureReasons)) say(`  ${n} × ${reason}`);
     say(`departure → verified per account: p50 ${summary.departureToVerifiedMs.perAccount.p50} ms, p95 ${summary.departureToVerifiedMs.perAccount.p95} ms, p99 ${summary.departureToVerifiedMs.perAccount.p99} ms`);
     say(`per offboarding: p50 ${summary.departureToVerifiedMs.perOffboarding.p50} ms, p99 ${summary.departureToVerifiedMs.perOffboarding.p99} ms; ${summary.offboardingsPerSecond} offboardings/s, ${summary.accountsRevokedPerSecond} accounts/s`);
     if (floorMs) say(`rate-limit floor ${Math.round(floorMs)} ms; wall / floor ${summary.wallToFloorRatio}`);
