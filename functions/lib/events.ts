@@ -85,6 +85,8 @@ export const IdentityDetail = z.object({
       name: displayName(512).optional(),
       /** The name the person has inside the app (e.g. Okta's AppUser alternateId), original casing kept. */
       accountName: displayName(512).optional(),
+      /** How the account came to be, for the evidence: a first sign-in (JIT, the default) or an assignment. */
+      via: z.enum(["jit-sso", "assignment"]).optional(),
     })
     .optional(),
   occurredAt: z.iso.datetime({ offset: true }),

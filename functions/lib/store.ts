@@ -38,7 +38,7 @@ export const Account = z.object({
   appName: z.string().optional(),
   accountName: z.string().optional(),
   firstSeenAt: z.string(),
-  via: z.enum(["jit-sso", "scim", "manual", "reconcile"]),
+  via: z.enum(["jit-sso", "assignment", "scim", "manual", "reconcile"]),
   source: z.string(),
   sourceEventId: z.string(),
   state: AccountState,

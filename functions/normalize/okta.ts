@@ -94,6 +94,7 @@ export function normalizeOktaEvent(event: unknown, ctx: NormalizeContext, where 
               id: mapped?.id ?? `okta-${instance.id}`,
               name: mapped?.name ?? instance.displayName ?? instance.alternateId,
               accountName: appUser?.alternateId ?? person.alternateId,
+              via: eventType === "user.authentication.sso" ? "jit-sso" : "assignment",
             },
             occurredAt,
             source: "okta",

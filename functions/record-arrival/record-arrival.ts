@@ -40,7 +40,7 @@ export async function recordArrival(rawEnvelope: unknown, deps: ArrivalDeps): Pr
     appName: catalogApp?.name ?? detail.app.name,
     accountName: detail.app.accountName,
     firstSeenAt: detail.occurredAt,
-    via: "jit-sso",
+    via: detail.app.via ?? "jit-sso",
     source: detail.source,
     sourceEventId: detail.sourceEventId,
   });

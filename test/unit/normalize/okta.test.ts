@@ -13,7 +13,7 @@ describe("Okta System Log events (real fixtures)", () => {
     expect(events[0]!.detailType).toBe("Identity.Arrived");
     expect(events[0]!.detail).toMatchObject({
       subject: { email: "alice@example.com", oktaId: "00u000000000000012" },
-      app: { id: "crm", name: "CRM", accountName: "alice@example.com" },
+      app: { id: "crm", name: "CRM", accountName: "alice@example.com", via: "jit-sso" },
       occurredAt: "2019-09-18T14:29:19.329Z",
       source: "okta",
       sourceEventId: "okta:b349fd35-da20-11e9-81c0-95908eb13131",
@@ -29,7 +29,7 @@ describe("Okta System Log events (real fixtures)", () => {
 
   it("an app assignment is an arrival of the User target, not of the admin who acted", () => {
     const { events } = normalizePayload(oktaEvent("application.user_membership.add"), ctx);
-    expect(events[0]!.detail).toMatchObject({ subject: { email: "bob@example.com", oktaId: "00u00000000000000100" }, app: { id: "wiki" }, actor: "admin@example.com" });
+    expect(events[0]!.detail).toMatchObject({ subject: { email: "bob@example.com", oktaId: "00u00000000000000100" }, app: { id: "wiki", via: "assignment" }, actor: "admin@example.com" });
   });
 
   it("deactivation is a departure of the target user; suspension a suspension", () => {
