@@ -126,13 +126,14 @@ async function main(): Promise<number> {
     const idpOut = [];
     for (const idp of run.idpResults) {
       const now = idp.id === "okta" ? `Okta now says ${oktaUser.status}, ${oktaUser.sessions} sessions, ${oktaUser.oauthTokens} OAuth tokens, ${oktaUser.grants} grants` : `Graph now says accountEnabled=${entraUser.accountEnabled}, sessions valid from ${entraUser.signInSessionsValidFromDateTime}`;
-      say(`   ${idp.id.padEnd(5)} ${idp.state}  ${idp.note ?? idp.error?.Error ?? ""}; sessions revoked ${idp.sessionsRevokedAt ?? "-"}; verified ${idp.verifiedAt ?? "-"} (${now})`);
+      say(`   ${idp.id.padEnd(7)} ${idp.state}  ${idp.note ?? idp.error?.Error ?? ""}; sessions revoked ${idp.sessionsRevokedAt ?? "-"}; verified ${idp.verifiedAt ?? "-"} (${now})`);
       allVerified &&= idp.state === "REVOKED" && Boolean(idp.verifiedAt);
       idpOut.push({ id: idp.id, action: idp.action, state: idp.state, sessionsRevokedAt: idp.sessionsRevokedAt ?? null, verifiedAt: idp.verifiedAt ?? null, readBack: idp.readBack ?? null });
     }
     if (run.idpResults.length < 2) allVerified = false;
     say("   apps:");
     const appsOut = [];
+    const width = Math.max(...[...apps, manualApp].map((a) => a.id.length));
     for (const app of [...apps, manualApp]) {
       const result = run.results.find((r) => r.appId === app.id);
       const server = servers.get(app.id);
@@ -140,9 +141,11 @@ async function main(): Promise<number> {
       const appSays = !server ? "nothing to read back (no API): the owner's confirmation is the evidence" : user ? `active=${String(user.active)}` : "no such user";
       const verified = result?.state === "REVOKED" && Boolean(result.verifiedAt) && user?.active !== true;
       allVerified &&= verified;
+      const requests = result?.evidence.length ?? 0;
+      const evidence = server ? `${requests} request${requests === 1 ? "" : "s"} in evidence; ` : "";
       say(
-        `   ${app.id.padEnd(5)} ${result?.state ?? "MISSING"}  revoked ${result?.revokedAt ?? "-"}  verified ${result?.verifiedAt ?? "-"}  ` +
-          `(${result?.detail ?? "no result"}; ${result?.evidence.length ?? 0} requests in evidence; the app itself now says ${appSays})`,
+        `   ${app.id.padEnd(width)} ${result?.state ?? "MISSING"}  revoked ${result?.revokedAt ?? "-"}  verified ${result?.verifiedAt ?? "-"}  ` +
+          `(${result?.detail ?? "no result"}; ${evidence}the app itself now says ${appSays})`,
       );
       appsOut.push({ id: app.id, mode: result?.mode ?? (server ? "scim" : "manual"), state: result?.state ?? "MISSING", revokedAt: result?.revokedAt ?? null, verifiedAt: result?.verifiedAt ?? null, appSays });
     }
