@@ -2,8 +2,18 @@
 // TypeScript loader that runs the rest of the runtime (tsx, or vitest's transform in tests).
 import { parentPort, workerData } from "node:worker_threads";
 import dynalite from "dynalite";
+import { browserRefusal } from "./browser-guard.mjs";
 
 const server = dynalite({ path: workerData.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+// The ledger answers this machine's tools only, never a web page (see browser-guard.mjs): refused before dynalite sees it.
+const [serve] = server.listeners("request");
+server.removeAllListeners("request");
+server.on("request", (req, res) => {
+  const refusal = browserRefusal(req.headers);
+  if (!refusal) return serve(req, res);
+  res.writeHead(403, { "content-type": "application/x-amz-json-1.0" });
+  res.end(JSON.stringify({ __type: "com.amazon.coral.service#AccessDeniedException", message: refusal }));
+});
 /** Requests served, by operation (GetItem, UpdateItem, …): the benchmark reports them per offboarding. */
 const counts = {};
 server.on("request", (req) => {

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { MAX_BODY_BYTES } from "../functions/ingest/ingest";
 import { HTTP_ROUTES, routeMatches } from "../functions/lib/rules";
+import { browserRefusal } from "./browser-guard.mjs";
 import type { LocalBus, PutEntry } from "./bus";
 import type { LocalLambdas } from "./lambda";
 import { type LocalStepFunctions, localExecutionArn, localStateMachineArn } from "./stepfunctions";
@@ -16,27 +17,6 @@ interface Routes {
   sfn: LocalStepFunctions;
   /** The address the server listens on, when it is not a loopback one: operators may address it by that too. */
   host?: string;
-}
-
-const LOOPBACK_NAMES = /^(localhost|127(\.\d{1,3}){3}|\[?::1\]?)$/i;
-
-/**
- * The operator endpoints (IAM-authorized on AWS: `POST /events` and the AWS APIs the CLI calls) carry
- * no credentials locally: being on this machine is the authorization. A web page open in the operator's
- * browser is on this machine too: it can POST text/plain to /events without a CORS preflight, or reach
- * the runtime under its own name through DNS rebinding. So what the browser marks as coming from another
- * site or origin, or what is addressed to a name that is not this runtime's, is refused. (curl, the SDK
- * and the CLI send neither Origin nor Sec-Fetch-Site.)
- */
-export function browserRefusal(headers: IncomingMessage["headers"], ownHost?: string): string | undefined {
-  const site = headers["sec-fetch-site"];
-  if (site !== undefined && site !== "same-origin" && site !== "none") return "requests from another site are refused by the local runtime";
-  const host = String(headers.host ?? "");
-  const hostname = host.replace(/:\d+$/, "");
-  if (!LOOPBACK_NAMES.test(hostname) && hostname !== ownHost) return "the local runtime answers operators on 127.0.0.1 or localhost only";
-  const origin = headers.origin;
-  if (origin !== undefined && origin !== `http://${host}`) return "requests from another origin are refused by the local runtime";
-  return undefined;
 }
 
 class TooLarge extends Error {}

@@ -573,6 +573,12 @@ describe("a real termination revokes JIT accounts and proves it", () => {
       expect(await post("/events", { ...text, host: `rebound.evil.example:${port}`, origin: `http://rebound.evil.example:${port}` }, departure("csrf-3"))).toBe(403);
       const amz = { "content-type": "application/x-amz-json-1.1", "x-amz-target": "AWSEvents.PutEvents", origin: "https://evil.example" };
       expect(await post("/", amz, JSON.stringify({ Entries: [{ Source: "revoke.manual", DetailType: "Identity.Departed", Detail: departure("csrf-4") }] }))).toBe(403);
+      // Nor the ledger itself: dynalite would answer any page's preflight with Access-Control-Allow-Origin: *.
+      const preflight = await fetch(runtime.dynamoEndpoint, { method: "OPTIONS", headers: { origin: "https://evil.example", "access-control-request-method": "POST" } });
+      expect(preflight.status).toBe(403);
+      expect(preflight.headers.get("access-control-allow-origin")).toBeNull();
+      const scan = await fetch(runtime.dynamoEndpoint, { method: "POST", headers: { origin: "https://evil.example", "content-type": "application/x-amz-json-1.0", "x-amz-target": "DynamoDB_20120810.Scan" }, body: JSON.stringify({ TableName: "revoke-local" }) });
+      expect(scan.status).toBe(403);
       await runtime.idle();
       expect(await runtime.store.findSubject({ email })).toBeUndefined();
       // The operator's own tools (curl, the SDK, the CLI) send neither header, by loopback name or address.
