@@ -3,7 +3,7 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations
 import { HttpApi, HttpMethod, CfnStage } from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpIamAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
-import { Alarm, ComparisonOperator, Dashboard, GraphWidget, Metric, SingleValueWidget, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
+import { Alarm, ComparisonOperator, Dashboard, GraphWidget, type IMetric, Metric, SingleValueWidget, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { Archive, EventBus, Rule } from "aws-cdk-lib/aws-events";
@@ -100,6 +100,19 @@ export class RevocationStack extends Stack {
 
     const alerts = new Topic(this, "Alerts", { displayName: "Revocation pipeline alerts", masterKey: key, enforceSSL: true });
     if (props.alertEmail) alerts.addSubscription(new EmailSubscription(props.alertEmail));
+    // Each alarm counts something that must not go unseen (an event not processed, access not revoked):
+    // it fires on the first non-zero value and tells the alert topic.
+    const alarmOnAny = (id: string, alarmDescription: string, metric: IMetric) =>
+      new Alarm(this, id, {
+        alarmDescription,
+        metric,
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }).addAlarmAction(new SnsAction(alerts));
+    const pipelineMetric = (metricName: string, statistic = "Sum", period = Duration.minutes(5)) =>
+      new Metric({ namespace: "RevocationPipeline", metricName, dimensionsMap: { service: "revoke" }, statistic, period });
 
     // Owners' task emails: one topic, one email subscription per owner filtered on the `to` attribute,
     // so each owner receives only their own tasks.
@@ -110,14 +123,11 @@ export class RevocationStack extends Stack {
     const deadLetterQueue = (id: string) => {
       const queue = new Queue(this, id, { encryption: QueueEncryption.KMS, encryptionMasterKey: key, enforceSSL: true, retentionPeriod: Duration.days(14) });
       dlqs.push(queue);
-      new Alarm(this, `${id}-alarm`, {
-        alarmDescription: `${id} holds events that were not processed (a departure or an arrival may be waiting); inspect and redrive`,
-        metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }).addAlarmAction(new SnsAction(alerts));
+      alarmOnAny(
+        `${id}-alarm`,
+        `${id} holds events that were not processed (a departure or an arrival may be waiting); inspect and redrive`,
+        queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
+      );
       return queue;
     };
     // A task email SNS could not deliver is kept (and alarmed), never dropped: the owner must hear of it.
@@ -228,27 +238,17 @@ export class RevocationStack extends Stack {
         functions[name].addToRolePolicy(new PolicyStatement({ actions: ["s3:GetObject"], resources: [`arn:${this.partition}:s3:::${roster.bucket}/${roster.key}`] }));
       }
     }
-    new Alarm(this, "ReconcileFailedAlarm", {
-      alarmDescription: "A reconciliation run failed (an unreadable roster or catalog): orphaned accounts are not being looked for",
-      metric: this.reconcileStateMachine.metricFailed({ period: Duration.minutes(5) }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    }).addAlarmAction(new SnsAction(alerts));
+    alarmOnAny(
+      "ReconcileFailedAlarm",
+      "A reconciliation run failed (an unreadable roster or catalog): orphaned accounts are not being looked for",
+      this.reconcileStateMachine.metricFailed({ period: Duration.minutes(5) }),
+    );
     // What reconciliation finds is access that outlived its reason: someone must see it (remediation is off by default).
     for (const [id, metricName, what] of [
       ["ReconcileOrphansAlarm", "ReconcileOrphans", "active accounts of people who have departed or are disabled at the IdP (orphans)"],
       ["ReconcileRegressionAlarm", "ReconcileRevokedButActive", "accounts the ledger says REVOKED that are active again in their app (a regression)"],
     ] as const) {
-      new Alarm(this, id, {
-        alarmDescription: `The last reconciliation found ${what}; see revoke reconcile or the stored report`,
-        metric: new Metric({ namespace: "RevocationPipeline", metricName, dimensionsMap: { service: "revoke" }, statistic: "Maximum", period: Duration.hours(1) }),
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }).addAlarmAction(new SnsAction(alerts));
+      alarmOnAny(id, `The last reconciliation found ${what}; see revoke reconcile or the stored report`, pipelineMetric(metricName, "Maximum", Duration.hours(1)));
     }
     this.functions = functions;
 
@@ -343,34 +343,19 @@ export class RevocationStack extends Stack {
       });
     }
 
-    new Alarm(this, "NeedsAttentionAlarm", {
-      alarmDescription: "An offboarding ended NEEDS_ATTENTION: an account or an IdP session may still be open",
-      metric: new Metric({ namespace: "RevocationPipeline", metricName: "OffboardingsNeedingAttention", dimensionsMap: { service: "revoke" }, statistic: "Sum", period: Duration.minutes(5) }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    }).addAlarmAction(new SnsAction(alerts));
+    alarmOnAny("NeedsAttentionAlarm", "An offboarding ended NEEDS_ATTENTION: an account or an IdP session may still be open", pipelineMetric("OffboardingsNeedingAttention"));
 
-    new Alarm(this, "BrakeEngagedAlarm", {
-      alarmDescription: "The mass-departure brake engaged: departures are held PENDING_CONFIRMATION until an engineer runs `revoke brake release` (or discard)",
-      metric: new Metric({ namespace: "RevocationPipeline", metricName: "BrakeEngaged", dimensionsMap: { service: "revoke" }, statistic: "Sum", period: Duration.minutes(5) }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    }).addAlarmAction(new SnsAction(alerts));
+    alarmOnAny(
+      "BrakeEngagedAlarm",
+      "The mass-departure brake engaged: departures are held PENDING_CONFIRMATION until an engineer runs `revoke brake release` (or discard)",
+      pipelineMetric("BrakeEngaged"),
+    );
 
-    const pipelineMetric = (metricName: string, statistic = "Sum") =>
-      new Metric({ namespace: "RevocationPipeline", metricName, dimensionsMap: { service: "revoke" }, statistic, period: Duration.minutes(5) });
-    new Alarm(this, "TasksPastDeadlineAlarm", {
-      alarmDescription: "A human task is past its deadline and its run still waits: an account of someone who left may still be open",
-      metric: pipelineMetric("TasksPastDeadline", "Maximum"),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    }).addAlarmAction(new SnsAction(alerts));
+    alarmOnAny(
+      "TasksPastDeadlineAlarm",
+      "A human task is past its deadline and its run still waits: an account of someone who left may still be open",
+      pipelineMetric("TasksPastDeadline", "Maximum"),
+    );
 
     // One page for the on-call engineer: departures, outcomes, how long access survived, what is stuck.
     new Dashboard(this, "Dashboard", {
@@ -391,14 +376,7 @@ export class RevocationStack extends Stack {
       ],
     });
 
-    new Alarm(this, "OffboardFailedAlarm", {
-      alarmDescription: "An offboarding ended NEEDS_ATTENTION or failed: some access was not revoked and verified",
-      metric: this.stateMachine.metricFailed({ period: Duration.minutes(5) }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    }).addAlarmAction(new SnsAction(alerts));
+    alarmOnAny("OffboardFailedAlarm", "An offboarding ended NEEDS_ATTENTION or failed: some access was not revoked and verified", this.stateMachine.metricFailed({ period: Duration.minutes(5) }));
 
     // POST /events for operators' tooling, signed with SigV4; the vendor webhooks authenticate themselves.
     const accessLogs = new LogGroup(this, "ApiAccessLogs", { retention: RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });

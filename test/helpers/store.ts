@@ -5,6 +5,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { Store } from "../../functions/lib/store";
 import { startDynamo, type LocalDynamo } from "../../local/dynamo";
+import type { ExecutionRegistry } from "../../local/stepfunctions";
 
 /** A real DynamoDB API (dynalite) with the pipeline's table, in a fresh folder. */
 export async function testStore(): Promise<{ store: Store; dynamo: LocalDynamo }> {
@@ -24,3 +25,15 @@ export const envelope = (detailType: string, detail: unknown) => ({
   resources: [],
   detail,
 });
+
+/** The local engine's execution registry, in memory: for running ASL with stub functions and no table. */
+export function memoryRegistry(): ExecutionRegistry {
+  const items = new Map<string, Record<string, unknown>>();
+  const key = (pk: unknown, sk: unknown) => `${String(pk)}|${String(sk)}`;
+  return {
+    putIfAbsent: async (item) => (items.has(key(item.pk, item.sk)) ? false : (items.set(key(item.pk, item.sk), item), true)),
+    putItem: async (item) => void items.set(key(item.pk, item.sk), item),
+    getItem: async (pk, sk) => items.get(key(pk, sk)),
+    queryPrefix: async (pk, prefix) => [...items.values()].filter((i) => i.pk === pk && String(i.sk).startsWith(prefix)),
+  };
+}

@@ -4,18 +4,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { FunctionName } from "../../functions/lib/rules";
 import { withTimeout } from "../../local/lambda";
-import { type ExecutionRegistry, LocalStepFunctions, localStateMachineArn } from "../../local/stepfunctions";
+import { LocalStepFunctions, localStateMachineArn } from "../../local/stepfunctions";
+import { memoryRegistry } from "../helpers/store";
 
-function memoryRegistry(): ExecutionRegistry {
-  const items = new Map<string, Record<string, unknown>>();
-  const key = (pk: unknown, sk: unknown) => `${String(pk)}|${String(sk)}`;
-  return {
-    putIfAbsent: async (item) => (items.has(key(item.pk, item.sk)) ? false : (items.set(key(item.pk, item.sk), item), true)),
-    putItem: async (item) => void items.set(key(item.pk, item.sk), item),
-    getItem: async (pk, sk) => items.get(key(pk, sk)),
-    queryPrefix: async (pk, prefix) => [...items.values()].filter((i) => i.pk === pk && String(i.sk).startsWith(prefix)),
-  };
-}
 
 describe("the local engine's Task timeouts", () => {
   const dir = mkdtempSync(join(tmpdir(), "asl-"));

@@ -2,20 +2,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FunctionName, RECONCILE_SUBSTITUTIONS } from "../../functions/lib/rules";
-import { type ExecutionRegistry, LocalStepFunctions, localStateMachineArn } from "../../local/stepfunctions";
+import { LocalStepFunctions, localStateMachineArn } from "../../local/stepfunctions";
+import { memoryRegistry } from "../helpers/store";
 
 const ASL = join(import.meta.dirname, "../../statemachines/reconcile.asl.json");
 
-function memoryRegistry(): ExecutionRegistry {
-  const items = new Map<string, Record<string, unknown>>();
-  const key = (pk: unknown, sk: unknown) => `${String(pk)}|${String(sk)}`;
-  return {
-    putIfAbsent: async (item) => (items.has(key(item.pk, item.sk)) ? false : (items.set(key(item.pk, item.sk), item), true)),
-    putItem: async (item) => void items.set(key(item.pk, item.sk), item),
-    getItem: async (pk, sk) => items.get(key(pk, sk)),
-    queryPrefix: async (pk, prefix) => [...items.values()].filter((i) => i.pk === pk && String(i.sk).startsWith(prefix)),
-  };
-}
 
 type Behaviour = (payload: Record<string, unknown>, call: number) => unknown;
 const named = (name: string, message = name) => Object.assign(new Error(message), { name });
