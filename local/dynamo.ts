@@ -1,11 +1,17 @@
 import { once } from "node:events";
 import { mkdirSync } from "node:fs";
-import { Worker } from "node:worker_threads";
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from "@aws-sdk/client-dynamodb";
+import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type DynamoDBClientConfig, ResourceNotFoundException } from "@aws-sdk/client-dynamodb";
 import { TABLE_KEYS } from "../functions/lib/store";
 
 export interface LocalDynamo {
   endpoint: string;
+  /**
+   * The SDK transport of the runtime's own process: requests go to dynalite's thread over a message
+   * port, with no socket and no HTTP on either side (most of what a DynamoDB call cost the engine's
+   * thread). Other processes (the CLI) use `endpoint`.
+   */
+  requestHandler: NonNullable<DynamoDBClientConfig["requestHandler"]>;
   /** Requests served so far, by operation (GetItem, UpdateItem, …). */
   requestCounts: () => Promise<Record<string, number>>;
   close: () => Promise<void>;
@@ -28,7 +34,8 @@ async function next<T extends WorkerMessage["type"]>(worker: Worker, type: T): P
  */
 export async function startDynamo(dir: string, tableName: string): Promise<LocalDynamo> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const worker = new Worker(new URL("./dynamo-worker.mjs", import.meta.url), { workerData: { path: dir } });
+  const { port1: requests, port2: workerRequests } = new MessageChannel();
+  const worker = new Worker(new URL("./dynamo-worker.mjs", import.meta.url), { workerData: { path: dir, requests: workerRequests }, transferList: [workerRequests] });
   const { port } = await next(worker, "listening");
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
@@ -60,6 +67,7 @@ export async function startDynamo(dir: string, tableName: string): Promise<Local
   client.destroy();
   return {
     endpoint,
+    requestHandler: portRequestHandler(requests),
     requestCounts: async () => {
       worker.postMessage({ type: "counts" });
       return (await next(worker, "counts")).counts;
@@ -70,4 +78,32 @@ export async function startDynamo(dir: string, tableName: string): Promise<Local
       await worker.terminate();
     },
   };
+}
+
+type PortAnswer = { id: number; statusCode: number; headers: Record<string, string>; body: string };
+type SdkRequest = { method: string; path: string; headers: Record<string, string>; body?: unknown };
+
+/** The SDK's HttpHandler shape, answered by dynalite's thread (see dynamo-worker.mjs). */
+function portRequestHandler(port: MessagePort): NonNullable<DynamoDBClientConfig["requestHandler"]> {
+  const waiting = new Map<number, (answer: PortAnswer) => void>();
+  let next = 0;
+  port.on("message", (answer: PortAnswer) => {
+    waiting.get(answer.id)?.(answer);
+    waiting.delete(answer.id);
+  });
+  // Idle, the port must not keep the process alive; while a request waits, the caller's promise does.
+  port.unref();
+  const handler = {
+    handle: (request: SdkRequest) =>
+      new Promise((resolve) => {
+        const id = next++;
+        waiting.set(id, (answer) => resolve({ response: { statusCode: answer.statusCode, headers: answer.headers, body: Buffer.from(answer.body) } }));
+        const body = typeof request.body === "string" ? request.body : request.body instanceof Uint8Array ? Buffer.from(request.body).toString("utf8") : "";
+        port.postMessage({ id, method: request.method, path: request.path, headers: request.headers, body });
+      }),
+    updateHttpClientConfig: () => undefined,
+    httpHandlerConfigs: () => ({}),
+    destroy: () => undefined,
+  };
+  return handler as unknown as NonNullable<DynamoDBClientConfig["requestHandler"]>;
 }

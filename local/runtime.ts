@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { loadCatalogFile } from "../functions/lib/catalog";
 import { BUS_RULES, SCHEDULED_WORK, OFFBOARD_SUBSTITUTIONS, RECONCILE_SUBSTITUTIONS } from "../functions/lib/rules";
-import { documentClient, Store } from "../functions/lib/store";
+import { documentClient, Store, useLocalDynamoTransport } from "../functions/lib/store";
 import { LocalBus } from "./bus";
 import { startDynamo } from "./dynamo";
 import { LocalLambdas } from "./lambda";
@@ -80,6 +80,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const dynamo = await startDynamo(join(dataDir, "dynamodb"), LOCAL_TABLE);
 
   process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
+  useLocalDynamoTransport(dynamo.requestHandler);
   const store = new Store(documentClient(), LOCAL_TABLE);
   const lambdas = new LocalLambdas(options.maxConcurrentInvocations ?? (Number(process.env.REVOKE_LOCAL_CONCURRENCY) || 128));
   const bus = new LocalBus(BUS_RULES, lambdas, store, log);

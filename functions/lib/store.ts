@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { ConditionalCheckFailedException, DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { requiredEnv } from "./config";
@@ -716,11 +716,22 @@ const placeholderSigner = {
     return request;
   },
 };
+/**
+ * The local runtime's in-process transport to its dynalite (local/dynamo.ts), set before any handler
+ * runs; never on AWS. Handlers still go through the whole SDK client: only the socket is skipped.
+ */
+let localRequestHandler: DynamoDBClientConfig["requestHandler"];
+export function useLocalDynamoTransport(requestHandler: DynamoDBClientConfig["requestHandler"]): void {
+  localRequestHandler = requestHandler;
+  defaultStore = undefined;
+}
+
 const isLoopback = (endpoint: string) => /^http:\/\/(127(\.\d{1,3}){3}|localhost|\[::1\])(:\d+)?\/?$/i.test(endpoint);
 
 export function documentClient(): DynamoDBDocumentClient {
   const endpoint = process.env.DYNAMODB_ENDPOINT;
-  const client = new DynamoDBClient(endpoint ? { endpoint, ...(isLoopback(endpoint) ? { signer: placeholderSigner } : {}) } : {});
+  const local = endpoint && isLoopback(endpoint) ? { signer: placeholderSigner, ...(localRequestHandler ? { requestHandler: localRequestHandler } : {}) } : {};
+  const client = new DynamoDBClient(endpoint ? { endpoint, ...local } : {});
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
