@@ -80,6 +80,7 @@ export async function startDynamo(dir: string, tableName: string): Promise<Local
   };
 }
 
+const utf8 = new TextDecoder();
 type PortAnswer = { id: number; statusCode: number; headers: Record<string, string>; body: string };
 type SdkRequest = { method: string; path: string; headers: Record<string, string>; body?: unknown };
 
@@ -98,7 +99,8 @@ function portRequestHandler(port: MessagePort): NonNullable<DynamoDBClientConfig
       new Promise((resolve) => {
         const id = next++;
         waiting.set(id, (answer) => resolve({ response: { statusCode: answer.statusCode, headers: answer.headers, body: Buffer.from(answer.body) } }));
-        const body = typeof request.body === "string" ? request.body : request.body instanceof Uint8Array ? Buffer.from(request.body).toString("utf8") : "";
+        // The SDK's JSON body is a Uint8Array that also acts as a string (and warns when used as one): read its bytes.
+        const body = typeof request.body === "string" ? request.body : request.body instanceof Uint8Array ? utf8.decode(request.body) : "";
         port.postMessage({ id, method: request.method, path: request.path, headers: request.headers, body });
       }),
     updateHttpClientConfig: () => undefined,
