@@ -194,21 +194,24 @@ export async function discardHeldRequests(store: Store, input: { by: string; rea
   const targets = await chosenHeld(store, input.heldIds);
   const discarded: string[] = [];
   const alreadyDecided: string[] = [];
+  const departed = new Set<string>();
   for (const h of targets.found) {
     if (!(await decide(store, h.heldId, { state: "DISCARDED", by: input.by, reason: input.reason, now: input.now }))) {
       alreadyDecided.push(h.heldId);
       continue;
     }
     discarded.push(h.heldId);
-    if (h.kind === "departure") {
-      // The person is back to their status only when no other report of their departure is still held.
-      const stillHeld = (await listHeld(store, "HELD")).some((o) => o.kind === "departure" && o.subjectId === h.subjectId);
-      if (!stillHeld) await store.unholdSubject(h.subjectId);
-    }
+    if (h.kind === "departure") departed.add(h.subjectId);
     else {
       const runName = (await store.listRuns(h.subjectId)).find((r) => r.status === "HELD" && r.trigger.sourceEventId === h.sourceEventId)?.runName;
       if (runName) await store.putItem({ ...(await store.getItem(`SUBJECT#${h.subjectId}`, `RUN#${runName}`)), status: "DISCARDED", completedAt: input.now.toISOString(), summary: `discarded by ${input.by}: ${input.reason}` });
     }
+  }
+  // A person is back to their status only when no other report of their departure is still held (read
+  // once, after the discards, not once per request: a discarded wave can be thousands).
+  if (departed.size) {
+    const stillHeld = new Set((await listHeld(store, "HELD")).filter((o) => o.kind === "departure").map((o) => o.subjectId));
+    for (const subjectId of departed) if (!stillHeld.has(subjectId)) await store.unholdSubject(subjectId);
   }
   return { discarded, unknown: targets.unknown, alreadyDecided };
 }
