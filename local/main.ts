@@ -1,6 +1,5 @@
 import "./log-level";
 import { parseArgs } from "node:util";
-import { loadCatalogFile } from "../functions/lib/catalog";
 import { runtimeInfoFile, startRuntime } from "./runtime";
 
 /**
@@ -28,8 +27,8 @@ try {
     port,
     log: (line) => process.stdout.write(`${stamp()} ${line}\n`),
   });
-  const catalog = loadCatalogFile(values.catalog!);
-  const hooks = Object.entries(catalog.ingress ?? {}).filter(([, settings]) => settings).map(([name]) => `/hooks/${name}`);
+  const { catalog } = runtime;
+  const hooks = Object.entries(catalog.ingress).filter(([, settings]) => settings).map(([name]) => `/hooks/${name}`);
   const cliHint = values["data-dir"] === ".data" ? "npx revoke …" : `npx revoke --data-dir ${values["data-dir"]} … (or REVOKE_DATA_DIR=${values["data-dir"]})`;
   process.stdout.write(`revoke local runtime listening on ${runtime.url}\n`);
   process.stdout.write(`  catalog ${values.catalog}: ${catalog.apps.map((a) => `${a.id} (${a.mode})`).join(", ") || "no apps"}${catalog.idp.okta || catalog.idp.entra ? `; front door: ${[catalog.idp.okta && "okta", catalog.idp.entra && "entra"].filter(Boolean).join(", ")}` : ""}\n`);

@@ -2,7 +2,7 @@ import "./log-level";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
-import { loadCatalogFile } from "../functions/lib/catalog";
+import { type Catalog, loadCatalogFile } from "../functions/lib/catalog";
 import { BUS_RULES, SCHEDULED_WORK, OFFBOARD_SUBSTITUTIONS, RECONCILE_SUBSTITUTIONS } from "../functions/lib/rules";
 import { documentClient, Store, useLocalDynamoTransport } from "../functions/lib/store";
 import { LocalBus } from "./bus";
@@ -41,6 +41,8 @@ export interface Runtime {
   sfn: LocalStepFunctions;
   lambdas: LocalLambdas;
   stateMachineArn: string;
+  /** The catalog it runs with, as validated at start-up. */
+  catalog: Catalog;
   /** Runs the scheduled work now, as the timer would. */
   runScheduledWork: () => Promise<void>;
   /** Waits until the bus has delivered everything and no execution is running. */
@@ -72,7 +74,7 @@ export const runtimeInfoFile = (dataDir: string) => join(dataDir, "runtime.json"
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const log = options.log ?? (() => undefined);
   const catalogFile = resolve(options.catalogFile);
-  loadCatalogFile(catalogFile); // a bad catalog stops start-up here, naming the entry and the field
+  const catalog = loadCatalogFile(catalogFile); // a bad catalog stops start-up here, naming the entry and the field
   const dataDir = resolve(options.dataDir);
   // The ledger names people and the notifications file holds signed task links: this user's only.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -145,6 +147,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     sfn,
     lambdas,
     stateMachineArn: localStateMachineArn(OFFBOARD_MACHINE),
+    catalog,
     idle: async () => {
       // Deliveries start executions and executions put events: wait until both are quiet at once.
       while (bus.busy || sfn.busy) {
